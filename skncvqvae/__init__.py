@@ -1,0 +1,1 @@
+"""NC-VQVAE for time series as scikit-learn estimators."""

@@ -1,0 +1,167 @@
+"""skorch training for modules that compute their own loss.
+
+Both stages of NC-VQVAE return, from ``forward``, an object with a scalar
+``loss`` and a dict ``terms`` of detached scalars (the loss terms and the
+codebook perplexity). :class:`SelfLossNet` trains such a module with skorch
+and records every term in the history at each epoch (``train_<term>`` and,
+with a validation split, ``valid_<term>``).
+
+:func:`make_net` builds the net with the project's defaults: AdamW, cosine
+annealing of the learning rate per optimisation step, a seeded shuffling
+DataLoader, no validation split unless asked, and a progress bar over epochs
+when ``verbose`` is set.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, LRScheduler, PassthroughScoring
+from skorch.dataset import ValidSplit, unpack_data
+from torch import nn
+from tqdm.auto import tqdm
+
+__all__ = ["EpochProgressBar", "SelfLossNet", "make_net", "resolve_device"]
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+class SelfLossNet(NeuralNet):
+    """A skorch ``NeuralNet`` whose module returns its own loss.
+
+    The module's ``forward(..., generator=...)`` returns an object with
+    ``loss`` (a scalar tensor) and ``terms`` (a dict of detached scalars). The
+    net passes it a ``torch.Generator`` seeded with ``seed`` at the start of
+    every ``fit`` (on the net's device), so that all randomness of training
+    (augmentations, masking) is reproducible and the global RNG is not used.
+
+    Parameters
+    ----------
+    module : torch module class or instance
+    seed : int, default=0
+        Seed of the generator handed to the module.
+    term_names : sequence of str, default=()
+        Names of the terms recorded per epoch, besides ``loss``.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(self, module, *args, seed: int = 0, term_names=(), **kwargs):
+        kwargs.setdefault("criterion", nn.Identity)
+        super().__init__(module, *args, **kwargs)
+        self.seed = seed
+        self.term_names = term_names
+
+    def _default_callbacks_for_terms(self):
+        callbacks = []
+        for name in self.term_names:
+            if name == "loss":
+                continue
+            callbacks.append((f"train_{name}", PassthroughScoring(name=f"train_{name}", on_train=True)))
+            callbacks.append((f"valid_{name}", PassthroughScoring(name=f"valid_{name}")))
+        return callbacks
+
+    def get_default_callbacks(self):
+        return [*super().get_default_callbacks(), *self._default_callbacks_for_terms()]
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self.generator_ = torch.Generator(device=self.device).manual_seed(self.seed)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
+    def _step(self, batch, training: bool):
+        self._set_training(training)
+        Xi, _ = unpack_data(batch)
+        with torch.set_grad_enabled(training):
+            out = self.infer(Xi, generator=self.generator_)
+        if training:
+            out.loss.backward()
+        prefix = "train" if training else "valid"
+        for name, value in out.terms.items():
+            if name != "loss":
+                self.history.record_batch(f"{prefix}_{name}", float(value))
+        return {"loss": out.loss.detach() if not training else out.loss, "y_pred": None}
+
+    def train_step_single(self, batch, **fit_params):
+        return self._step(batch, training=True)
+
+    def validation_step(self, batch, **fit_params):
+        return self._step(batch, training=False)
+
+
+class EpochProgressBar(Callback):
+    """A tqdm bar over epochs, showing the last epoch's training loss."""
+
+    def __init__(self, description: str = "training"):
+        self.description = description
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.bar_ = tqdm(total=net.max_epochs, desc=self.description, leave=False)
+
+    def on_epoch_end(self, net, **kwargs):
+        self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.4f}", refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.bar_.close()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("bar_", None)
+        return state
+
+
+def make_net(
+    module,
+    *,
+    n_train: int,
+    term_names,
+    max_epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    device: str,
+    seed: int,
+    verbose: int,
+    validation_fraction: float | None = None,
+    description: str = "training",
+    **module_kwargs,
+) -> SelfLossNet:
+    """Build a :class:`SelfLossNet` with AdamW and a per-step cosine schedule.
+
+    ``n_train`` (the number of samples the net will be fitted on, before any
+    validation split) sets the schedule's length, ``max_epochs`` times the
+    number of batches per epoch.
+    """
+    n_fit = n_train if not validation_fraction else math.ceil(n_train * (1 - validation_fraction))
+    steps = max(1, max_epochs * math.ceil(n_fit / batch_size))
+    callbacks = [
+        ("lr_scheduler", LRScheduler(policy="CosineAnnealingLR", T_max=steps, step_every="batch")),
+    ]
+    if verbose:
+        callbacks.append(("progress", EpochProgressBar(description)))
+    return SelfLossNet(
+        module,
+        seed=seed,
+        term_names=tuple(term_names),
+        optimizer=torch.optim.AdamW,
+        optimizer__weight_decay=weight_decay,
+        lr=lr,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        train_split=ValidSplit(validation_fraction, random_state=seed % 2**32)
+        if validation_fraction
+        else None,
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch.Generator().manual_seed(seed),
+        callbacks=callbacks,
+        device=device,
+        verbose=int(verbose >= 2),
+        **{f"module__{key}": value for key, value in module_kwargs.items()},
+    )

@@ -1,0 +1,377 @@
+"""Non-contrastive self-supervised losses and projector for NC-VQVAE.
+
+NC-VQVAE (Mathisen 2024) adds a non-contrastive self-supervised loss between
+the pooled encoder latents of a series and of an augmented view of it. The
+pooled latents are mapped by a :class:`Projector` and compared with either
+:func:`barlow_twins_loss` or :func:`vibcreg_loss` (selected through
+:data:`SSL_LOSSES`). VIBCReg additionally whitens the projector output with
+:class:`IterNorm`.
+
+Both losses rely on batch statistics. For a batch of fewer than two samples
+those are undefined, so the losses return a zero that still takes part in
+autograd (``(z1.sum() + z2.sum()) * 0``): training on a single sample yields
+zero gradients instead of NaN.
+
+References
+----------
+.. [1] Zbontar, J., Jing, L., Misra, I., LeCun, Y., Deny, S. (2021).
+   "Barlow Twins: Self-Supervised Learning via Redundancy Reduction". ICML.
+.. [2] Lee, D., Aune, E. (2024). "Computer Vision Self-supervised Learning
+   Methods on Time Series" (VIBCReg). arXiv:2109.00783.
+.. [3] Huang, L., Zhou, Y., Zhu, F., Liu, L., Shao, L. (2019). "Iterative
+   Normalization: Beyond Standardization towards Efficient Whitening". CVPR.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "IterNorm",
+    "Projector",
+    "barlow_twins_loss",
+    "vibcreg_loss",
+    "SSL_LOSSES",
+]
+
+
+class IterNorm(nn.Module):
+    r"""Iterative (group) whitening by Newton–Schulz iterations.
+
+    The ``num_features`` columns are split into ``G`` contiguous groups of
+    ``d = num_features / G`` features. In training mode, for each group with
+    batch matrix ``X`` of shape ``(d, B)``:
+
+    .. math::
+
+        X_c = X - \bar X, \quad
+        \Sigma = \epsilon I + \tfrac{1}{B} X_c X_c^\top, \quad
+        \Sigma_N = \Sigma / \operatorname{tr}(\Sigma),
+
+        P_0 = I, \quad
+        P_k = \tfrac{3}{2} P_{k-1} - \tfrac{1}{2} P_{k-1}^3 \Sigma_N
+        \; (k = 1..T), \quad
+        W = P_T / \sqrt{\operatorname{tr}(\Sigma)}, \quad
+        \hat X = W X_c .
+
+    ``W`` approximates :math:`\Sigma^{-1/2}`, so each group of the output has
+    approximately identity covariance. Running mean and running whitening
+    matrix buffers are updated with ``momentum`` in training mode and used in
+    eval mode, where the output of a row does not depend on the other rows.
+    The module has no affine parameters.
+
+    Parameters
+    ----------
+    num_features : int
+        Number of input features ``D``.
+    num_groups : int, default=64
+        Requested number of groups. If it does not divide ``num_features``,
+        the largest group count ``<= num_groups`` that divides
+        ``num_features`` is used (stored as ``self.num_groups``).
+    n_iterations : int, default=5
+        Number of Newton–Schulz iterations ``T``.
+    eps : float, default=1e-5
+        Ridge added to the covariance.
+    momentum : float, default=0.1
+        Update rate of the running buffers.
+
+    References
+    ----------
+    .. [1] Huang, L., Zhou, Y., Zhu, F., Liu, L., Shao, L. (2019). "Iterative
+       Normalization: Beyond Standardization towards Efficient Whitening".
+       CVPR.
+    .. [2] Lee, D., Aune, E. (2024). "Computer Vision Self-supervised Learning
+       Methods on Time Series" (VIBCReg).
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        num_groups: int = 64,
+        n_iterations: int = 5,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if num_features < 1:
+            raise ValueError(f"num_features must be >= 1; got {num_features}.")
+        if num_groups < 1:
+            raise ValueError(f"num_groups must be >= 1; got {num_groups}.")
+        if n_iterations < 0:
+            raise ValueError(f"n_iterations must be >= 0; got {n_iterations}.")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1]; got {momentum}.")
+        groups = min(num_groups, num_features)
+        while num_features % groups != 0:
+            groups -= 1
+        self.num_features = num_features
+        self.num_groups = groups
+        self.group_size = num_features // groups
+        self.n_iterations = n_iterations
+        self.eps = eps
+        self.momentum = momentum
+        d = self.group_size
+        self.register_buffer("running_mean", torch.zeros(groups, d, 1))
+        self.register_buffer(
+            "running_wmat", torch.eye(d).expand(groups, d, d).clone()
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Whiten ``x`` of shape ``(B, num_features)``; returns the same shape."""
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"IterNorm expects input of shape (B, {self.num_features}); "
+                f"got {tuple(x.shape)}."
+            )
+        b = x.shape[0]
+        g, d = self.num_groups, self.group_size
+        xg = x.t().reshape(g, d, b)
+        if self.training:
+            mean = xg.mean(dim=-1, keepdim=True)
+            xc = xg - mean
+            eye = torch.eye(d, dtype=x.dtype, device=x.device).expand(g, d, d)
+            sigma = torch.baddbmm(
+                eye, xc, xc.transpose(1, 2), beta=self.eps, alpha=1.0 / b
+            )
+            inv_trace = sigma.diagonal(dim1=1, dim2=2).sum(-1).reciprocal()
+            inv_trace = inv_trace.view(g, 1, 1)
+            sigma_n = sigma * inv_trace
+            p = eye
+            for _ in range(self.n_iterations):
+                p3 = torch.bmm(torch.bmm(p, p), p)
+                p = torch.baddbmm(p, p3, sigma_n, beta=1.5, alpha=-0.5)
+            wmat = p * inv_trace.sqrt()
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+                self.running_wmat.lerp_(wmat.detach(), self.momentum)
+        else:
+            xc = xg - self.running_mean
+            wmat = self.running_wmat
+        return torch.bmm(wmat, xc).reshape(self.num_features, b).t()
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, num_groups={self.num_groups}, "
+            f"n_iterations={self.n_iterations}, eps={self.eps}, "
+            f"momentum={self.momentum}"
+        )
+
+
+class Projector(nn.Module):
+    """Three-layer MLP projector used before the non-contrastive loss.
+
+    ``Linear(in, h) - BN - ReLU - Linear(h, h) - BN - ReLU - Linear(h, h)``,
+    optionally followed by :class:`IterNorm` (``iternorm=True``, VIBCReg).
+
+    Parameters
+    ----------
+    in_dim : int
+        Input width (pooled latent dimension).
+    hidden_dim : int, default=4096
+        Hidden and output width; exposed as ``self.out_dim``.
+    iternorm : bool, default=False
+        Append IterNorm whitening to the output.
+    iternorm_groups : int, default=64
+        Requested number of IterNorm groups.
+
+    References
+    ----------
+    .. [1] Zbontar, J. et al. (2021). "Barlow Twins: Self-Supervised Learning
+       via Redundancy Reduction". ICML.
+    .. [2] Lee, D., Aune, E. (2024). "Computer Vision Self-supervised Learning
+       Methods on Time Series" (VIBCReg).
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        hidden_dim: int = 4096,
+        iternorm: bool = False,
+        iternorm_groups: int = 64,
+    ) -> None:
+        super().__init__()
+        if in_dim < 1 or hidden_dim < 1:
+            raise ValueError(
+                f"in_dim and hidden_dim must be >= 1; got in_dim={in_dim}, "
+                f"hidden_dim={hidden_dim}."
+            )
+        self.in_dim = in_dim
+        self.out_dim = hidden_dim
+        layers: list[nn.Module] = [
+            nn.Linear(in_dim, hidden_dim),
+            nn.BatchNorm1d(hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.BatchNorm1d(hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, hidden_dim),
+        ]
+        if iternorm:
+            layers.append(IterNorm(hidden_dim, num_groups=iternorm_groups))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Project ``x`` of shape ``(B, in_dim)`` to ``(B, out_dim)``."""
+        return self.net(x)
+
+
+def _check_pair(z1: Tensor, z2: Tensor) -> None:
+    if z1.ndim != 2 or z2.ndim != 2:
+        raise ValueError(
+            "z1 and z2 must be 2D tensors of shape (batch, features); got "
+            f"shapes {tuple(z1.shape)} and {tuple(z2.shape)}."
+        )
+    if z1.shape != z2.shape:
+        raise ValueError(
+            f"z1 and z2 must have the same shape; got {tuple(z1.shape)} and "
+            f"{tuple(z2.shape)}."
+        )
+
+
+def _zero_like_loss(z1: Tensor, z2: Tensor) -> Tensor:
+    return (z1.sum() + z2.sum()) * 0.0
+
+
+def barlow_twins_loss(
+    z1: Tensor, z2: Tensor, *, lambda_offdiag: float = 0.005, eps: float = 1e-5
+) -> Tensor:
+    r"""Barlow Twins redundancy-reduction loss, normalised by the width.
+
+    Each projection is standardised over the batch like
+    ``BatchNorm1d(affine=False)``: ``zn = (z - mean) / sqrt(var + eps)`` with
+    the biased variance. With ``C = z1n^T z2n / B`` (``D x D``):
+
+    .. math::
+
+        L = \frac{1}{D} \Big[ \sum_i (1 - C_{ii})^2
+            + \lambda \sum_{i \ne j} C_{ij}^2 \Big].
+
+    Parameters
+    ----------
+    z1, z2 : Tensor of shape (B, D)
+        Projections of the two views.
+    lambda_offdiag : float, default=0.005
+        Weight :math:`\lambda` of the off-diagonal (redundancy) term.
+    eps : float, default=1e-5
+        Added to the variance in the standardisation.
+
+    Returns
+    -------
+    loss : Tensor
+        Scalar. For ``B < 2`` a zero that still participates in autograd.
+
+    Raises
+    ------
+    ValueError
+        If ``z1`` and ``z2`` are not 2D or differ in shape.
+
+    References
+    ----------
+    .. [1] Zbontar, J., Jing, L., Misra, I., LeCun, Y., Deny, S. (2021).
+       "Barlow Twins: Self-Supervised Learning via Redundancy Reduction".
+       ICML.
+    """
+    _check_pair(z1, z2)
+    b, d = z1.shape
+    if b < 2:
+        return _zero_like_loss(z1, z2)
+
+    def standardise(z: Tensor) -> Tensor:
+        mean = z.mean(dim=0)
+        var = z.var(dim=0, unbiased=False)
+        return (z - mean) / torch.sqrt(var + eps)
+
+    c = standardise(z1).t() @ standardise(z2) / b
+    diag = torch.diagonal(c)
+    on_diag = (1.0 - diag).pow(2).sum()
+    off_diag = c.pow(2).sum() - diag.pow(2).sum()
+    return (on_diag + lambda_offdiag * off_diag) / d
+
+
+def _vibcreg_cov(z: Tensor) -> Tensor:
+    zn = F.normalize(z - z.mean(dim=0), p=2, dim=0)
+    corr = zn.t() @ zn
+    corr = corr - torch.diag_embed(torch.diagonal(corr))
+    return corr.pow(2).mean()
+
+
+def vibcreg_loss(
+    z1: Tensor,
+    z2: Tensor,
+    *,
+    sim_weight: float = 25.0,
+    var_weight: float = 25.0,
+    cov_weight: float = 100.0,
+    scale: float = 0.01,
+    eps: float = 1e-4,
+) -> Tensor:
+    r"""VIBCReg loss: invariance, variance and feature-decorrelation terms.
+
+    .. math::
+
+        L = s \big( \lambda \, \mathrm{MSE}(z_1, z_2)
+            + \mu \, v + \nu \, c \big),
+
+        v = \sum_{z \in \{z_1, z_2\}} \frac{1}{D} \sum_j
+            \mathrm{relu}\big(1 - \sqrt{\mathrm{Var}(z_{:, j}) + \epsilon}\big),
+
+        c = \sum_{z \in \{z_1, z_2\}} \frac{1}{D^2}
+            \sum_{i \ne j} (\tilde z^\top \tilde z)_{ij}^2,
+
+    where ``Var`` is the unbiased batch variance and ``z~`` is ``z`` centred
+    over the batch with each feature column L2-normalised over the batch, so
+    ``z~^T z~`` is the feature correlation matrix. As in the reference VIBCReg
+    implementation, the squared off-diagonal correlations are averaged over
+    all ``D^2`` entries (the zeroed diagonal included), i.e. divided by
+    ``D^2`` rather than ``D (D - 1)``.
+
+    Parameters
+    ----------
+    z1, z2 : Tensor of shape (B, D)
+        Projections of the two views.
+    sim_weight : float, default=25.0
+        Weight :math:`\lambda` of the invariance (MSE) term.
+    var_weight : float, default=25.0
+        Weight :math:`\mu` of the variance term.
+    cov_weight : float, default=100.0
+        Weight :math:`\nu` of the decorrelation term.
+    scale : float, default=0.01
+        Overall factor :math:`s`.
+    eps : float, default=1e-4
+        Added to the variance under the square root.
+
+    Returns
+    -------
+    loss : Tensor
+        Scalar. For ``B < 2`` a zero that still participates in autograd.
+
+    Raises
+    ------
+    ValueError
+        If ``z1`` and ``z2`` are not 2D or differ in shape.
+
+    References
+    ----------
+    .. [1] Lee, D., Aune, E. (2024). "Computer Vision Self-supervised Learning
+       Methods on Time Series" (VIBCReg). arXiv:2109.00783.
+    """
+    _check_pair(z1, z2)
+    if z1.shape[0] < 2:
+        return _zero_like_loss(z1, z2)
+    sim = F.mse_loss(z1, z2)
+    var = sum(
+        F.relu(1.0 - torch.sqrt(z.var(dim=0) + eps)).mean() for z in (z1, z2)
+    )
+    cov = _vibcreg_cov(z1) + _vibcreg_cov(z2)
+    return scale * (sim_weight * sim + var_weight * var + cov_weight * cov)
+
+
+SSL_LOSSES: dict[str, Callable[..., Tensor]] = {
+    "barlowtwins": barlow_twins_loss,
+    "vibcreg": vibcreg_loss,
+}
+"""Map from loss name to loss function ``f(z1, z2) -> scalar Tensor``."""

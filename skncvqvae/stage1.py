@@ -1,0 +1,198 @@
+"""Stage 1 of NC-VQVAE as a torch module: the time-frequency VQ-VAE tokenizer.
+
+Two branches share one encoder and one decoder:
+
+- original: ``x -> STFT -> encoder -> z -> quantizer -> z_q -> decoder -> ISTFT -> x_hat``
+- augmented: ``x' = augment(x) -> STFT -> encoder -> z' -> decoder -> ISTFT -> x'_hat``
+
+and the SSL loss compares ``projector(pool(z_q))`` with ``projector(pool(z'))``,
+``pool = concat(global average pool, global max pool)``. With ``ssl=None``
+there is no augmented branch and no projector: the module is naive TimeVQVAE.
+The module knows nothing of scaling, numpy or scikit-learn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .augmentations import augment, check_augmentations
+from .encoder_decoder import Decoder, Encoder, latent_width, n_downsampling
+from .quantizer import VectorQuantizer
+from .ssl import SSL_LOSSES, Projector
+from .time_frequency import istft, stft, stft_shape
+
+__all__ = ["NCVQVAEModule", "Stage1Output", "global_pool", "min_length"]
+
+LOSS_TERMS = ("loss", "recon", "commitment", "aug_recon", "ssl", "perplexity")
+
+
+def global_pool(z: torch.Tensor) -> torch.Tensor:
+    """``(B, D, H, W) -> (B, 2D)``: global average pool then global max pool."""
+    return torch.cat([z.mean(dim=(2, 3)), z.amax(dim=(2, 3))], dim=1)
+
+
+def min_length(n_fft: int) -> int:
+    """Shortest series the architecture takes: the STFT's reflection padding needs
+    ``L > n_fft // 2`` and one strided block needs at least two frames; ``n_fft``
+    satisfies both with a margin."""
+    return max(n_fft, 4)
+
+
+def recon_loss(x: torch.Tensor, x_hat: torch.Tensor, u: torch.Tensor, u_hat: torch.Tensor):
+    """MSE in the time domain plus MSE in the time-frequency domain."""
+    return F.mse_loss(x_hat, x) + F.mse_loss(u_hat, u)
+
+
+@dataclass(frozen=True)
+class Stage1Output:
+    """What one training forward pass returns.
+
+    ``loss`` is the total to minimise; ``terms`` holds every loss term and the
+    codebook perplexity as detached scalars, keyed by :data:`LOSS_TERMS`.
+    """
+
+    loss: torch.Tensor
+    x_hat: torch.Tensor
+    indices: torch.Tensor
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class NCVQVAEModule(nn.Module):
+    """The stage-1 network for series of shape ``(B, n_channels, n_timepoints)``.
+
+    Parameters
+    ----------
+    n_channels, n_timepoints : int
+        Input shape (``n_timepoints >= min_length(n_fft)``).
+    n_fft : int
+        STFT size; ``n_fft // 2 + 1`` frequency rows.
+    hidden_dim : int
+        Width of the encoder and decoder convolutions.
+    codebook_size, codebook_dim : int
+        Number and dimension of the codes.
+    n_resnet_blocks : int
+        Residual blocks in the encoder and in the decoder.
+    downsampled_width : int
+        Target width of the latent grid (sets the number of strided blocks).
+    ssl : {"barlowtwins", "vibcreg"} or None
+        The non-contrastive loss; ``None`` is naive TimeVQVAE.
+    augmentations : sequence of str
+        Augmentations producing the second view (see :mod:`skncvqvae.augmentations`).
+    aug_recon_weight, ssl_weight : float
+        Weights of the augmented branch's reconstruction loss and of the SSL loss.
+    projector_dim : int
+        Width of the projector.
+    codebook_decay, commitment_weight : float
+        EMA decay and commitment weight of the quantizer.
+    """
+
+    def __init__(
+        self,
+        n_channels: int,
+        n_timepoints: int,
+        *,
+        n_fft: int = 8,
+        hidden_dim: int = 64,
+        codebook_size: int = 32,
+        codebook_dim: int = 64,
+        n_resnet_blocks: int = 4,
+        downsampled_width: int = 8,
+        ssl: str | None = "barlowtwins",
+        augmentations=("slice_and_shuffle",),
+        aug_recon_weight: float = 0.1,
+        ssl_weight: float = 1.0,
+        projector_dim: int = 4096,
+        codebook_decay: float = 0.8,
+        commitment_weight: float = 1.0,
+    ):
+        super().__init__()
+        if n_timepoints < min_length(n_fft):
+            raise ValueError(
+                f"n_timepoints={n_timepoints} is below the minimum {min_length(n_fft)} "
+                f"for n_fft={n_fft}."
+            )
+        if ssl is not None and ssl not in SSL_LOSSES:
+            raise ValueError(f"ssl must be one of {sorted(SSL_LOSSES)} or None; got {ssl!r}.")
+        self.n_channels = n_channels
+        self.n_timepoints = n_timepoints
+        self.n_fft = n_fft
+        self.ssl = ssl
+        self.augmentations = check_augmentations(augmentations)
+        self.aug_recon_weight = aug_recon_weight
+        self.ssl_weight = ssl_weight
+
+        n_freq, n_frames = stft_shape(n_timepoints, n_fft)
+        self.n_down = n_downsampling(n_timepoints, n_fft, downsampled_width)
+        self.token_shape = (n_freq, latent_width(n_frames, self.n_down))
+        if self.token_shape[1] < 1:
+            raise ValueError(
+                f"n_timepoints={n_timepoints} is too short for {self.n_down} downsampling "
+                "steps; increase downsampled_width."
+            )
+        self.encoder = Encoder(
+            2 * n_channels, hidden_dim, codebook_dim, self.n_down, n_resnet_blocks
+        )
+        self.quantizer = VectorQuantizer(
+            codebook_size, codebook_dim, decay=codebook_decay, commitment_weight=commitment_weight
+        )
+        self.decoder = Decoder(
+            codebook_dim, hidden_dim, 2 * n_channels, self.n_down, n_resnet_blocks, (n_freq, n_frames)
+        )
+        self.projector = (
+            None
+            if ssl is None
+            else Projector(2 * codebook_dim, projector_dim, iternorm=ssl == "vibcreg")
+        )
+
+    # -- inference -----------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x (B, C, L) -> (z_q (B, D, H, W), indices (B, H, W))``."""
+        q = self.quantizer(self.encoder(stft(x, self.n_fft)))
+        return q.quantized, q.indices
+
+    def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:
+        """Latent grid ``(B, D, H, W)`` to series ``(B, C, L)``."""
+        return istft(self.decoder(z_q), self.n_fft, self.n_timepoints)
+
+    def decode_indices(self, indices: torch.Tensor) -> torch.Tensor:
+        """Token ids ``(B, H, W)`` to series ``(B, C, L)``."""
+        return self.decode_latent(self.quantizer.codes_to_latent(indices))
+
+    # -- training ------------------------------------------------------------
+    def _autoencode(self, x: torch.Tensor):
+        u = stft(x, self.n_fft)
+        z = self.encoder(u)
+        u_hat = self.decoder(z)
+        x_hat = istft(u_hat, self.n_fft, self.n_timepoints)
+        return z, recon_loss(x, x_hat, u, u_hat)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Stage1Output:
+        u = stft(x, self.n_fft)
+        q = self.quantizer(self.encoder(u), generator)
+        u_hat = self.decoder(q.quantized)
+        x_hat = istft(u_hat, self.n_fft, self.n_timepoints)
+        recon = recon_loss(x, x_hat, u, u_hat)
+        zero = recon.new_zeros(())
+        aug_recon = ssl_loss = zero
+        if self.ssl is not None:
+            with torch.no_grad():
+                x_aug = augment(x, self.augmentations, generator)
+            z_aug, aug_recon = self._autoencode(x_aug)
+            if x.shape[0] > 1:  # batch statistics need two samples
+                ssl_loss = SSL_LOSSES[self.ssl](
+                    self.projector(global_pool(q.quantized)),
+                    self.projector(global_pool(z_aug)),
+                )
+        loss = (
+            recon
+            + q.commitment_loss
+            + self.aug_recon_weight * aug_recon
+            + self.ssl_weight * ssl_loss
+        )
+        values = (loss, recon, q.commitment_loss, aug_recon, ssl_loss, q.perplexity)
+        terms = {name: value.detach() for name, value in zip(LOSS_TERMS, values)}
+        return Stage1Output(loss=loss, x_hat=x_hat, indices=q.indices, terms=terms)

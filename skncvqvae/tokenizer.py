@@ -1,0 +1,428 @@
+"""``NCVQVAETokenizer``: stage 1 of NC-VQVAE as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._training import make_net, resolve_device
+from ._validation import check_collection, derive_seed, pad_to_min_length
+from .augmentations import AUGMENTATIONS, check_augmentations
+from .stage1 import LOSS_TERMS, NCVQVAEModule, global_pool, min_length
+from .ssl import SSL_LOSSES
+
+__all__ = ["NCVQVAETokenizer", "seeded"]
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: str):
+    """Seed torch inside a fork of its RNG state, restored on exit.
+
+    Module initialisation draws from torch's global generator; forking keeps
+    the caller's global state untouched while making the draw reproducible.
+    """
+    devices = [torch.device(device).index or 0] if str(device).startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed % 2**63)
+        yield
+
+
+class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
+    """NC-VQVAE tokenizer: a time-frequency VQ-VAE with a non-contrastive SSL loss.
+
+    Series are standardised per channel, mapped by an STFT to a 2C-channel
+    time-frequency image, encoded to a grid of latent vectors and quantized to
+    the nearest of ``codebook_size`` codes. With ``ssl`` set, an augmented view
+    of each series passes through the same encoder without quantization, and
+    a Barlow Twins or VIBCReg loss pulls the pooled quantized latent of the
+    series and the pooled latent of its view together; the decoder also
+    reconstructs the view. ``ssl=None`` gives naive TimeVQVAE.
+
+    Read more in ``docs/model.md``.
+
+    Parameters
+    ----------
+    ssl : {"barlowtwins", "vibcreg"} or None, default="barlowtwins"
+        The non-contrastive loss; ``None`` trains naive TimeVQVAE (no augmented
+        branch, no projector).
+    augmentations : str or sequence of str, default=("slice_and_shuffle",)
+        Augmentations applied in sequence to make the second view. Names:
+        ``amplitude_resize``, ``window_warp``, ``gaussian_noise``,
+        ``slice_and_shuffle``, ``flip``, ``slope``, ``random_crop``,
+        ``magnitude_warp``. The thesis ran ``("window_warp", "amplitude_resize")``,
+        ``("gaussian_noise",)`` and ``("slice_and_shuffle",)``. Ignored when
+        ``ssl=None``.
+    output : {"pooled", "tokens", "histogram"}, default="pooled"
+        What :meth:`transform` returns: concat(global average, global max) of
+        the quantized latent, ``(n_cases, 2 * codebook_dim)``; the flattened token
+        grid, ``(n_cases, n_tokens)``; or normalised token counts,
+        ``(n_cases, codebook_size)``.
+    codebook_size : int, default=32
+        Number of codes.
+    codebook_dim : int, default=64
+        Dimension of each code (the latent channels).
+    n_fft : int, default=8
+        STFT size; the token grid has ``n_fft // 2 + 1`` rows.
+    hidden_dim : int, default=64
+        Width of the encoder and decoder.
+    n_resnet_blocks : int, default=2
+        Residual blocks in the encoder and in the decoder (reference: 4).
+    downsampled_width : int, default=8
+        Target width of the token grid; sets the number of strided blocks.
+    aug_recon_weight : float, default=0.1
+        Weight of the augmented branch's reconstruction loss.
+    ssl_weight : float, default=1.0
+        Weight of the SSL loss.
+    projector_dim : int, default=1024
+        Width of the projector (reference: 4096).
+    codebook_decay : float, default=0.8
+        EMA decay of the codebook.
+    commitment_weight : float, default=1.0
+        Weight of the commitment loss.
+    max_epochs : int, default=300
+        Training epochs (reference: 1000 on a GPU).
+    batch_size : int, default=128
+        Mini-batch size.
+    lr : float, default=1e-3
+        Peak learning rate of AdamW, annealed to 0 on a cosine schedule per step.
+    weight_decay : float, default=1e-3
+        AdamW weight decay.
+    validation_fraction : float or None, default=None
+        Fraction of ``X`` held out to record validation losses; by default all
+        data trains (training sets of time series are often tiny).
+    device : str, default="auto"
+        Torch device; ``"auto"`` picks CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and augmentations. The same
+        value gives the same result on the CPU.
+    verbose : int, default=0
+        1 shows a progress bar over epochs; 2 also prints skorch's epoch table.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        ``X.shape[1]`` in fit, as in scikit-learn: the series length for 2D
+        input, the channel count for 3D input.
+    n_channels_ : int
+        Channels of the training series.
+    n_timepoints_ : int
+        Length of the training series.
+    token_shape_ : tuple of int
+        ``(H, W)`` of the token grid.
+    n_tokens_ : int
+        ``H * W``.
+    mean_, scale_ : ndarray of shape (n_channels,)
+        Per-channel standardisation of the training data.
+    device_ : str
+        The resolved torch device.
+    net_ : SelfLossNet
+        The fitted skorch net; ``net_.module_`` is the :class:`NCVQVAEModule`.
+    history_ : list of dict
+        Per-epoch mean of every loss term: ``loss`` (total), ``recon``,
+        ``commitment``, ``aug_recon``, ``ssl`` and the codebook ``perplexity``.
+
+    See Also
+    --------
+    NCVQVAEGenerator : Stages 1 and 2, for sampling new series.
+
+    Notes
+    -----
+    The defaults are a CPU budget: on GunPoint (50 series of length 150) a fit
+    takes about a minute on 2 cores and the SSL gain over naive TimeVQVAE holds
+    (see ``benchmarks/probe.py``). The thesis's setting is
+    ``n_resnet_blocks=4, projector_dim=4096, max_epochs=1000``.
+
+    References
+    ----------
+    .. [1] J. V. Mathisen, "You're your own best teacher: a self-supervised
+       learning approach for expressive representations", 2024, arXiv:2408.16613.
+    .. [2] D. Lee, S. Malacarne, E. Aune, "Vector quantized time series
+       generation with a bidirectional prior model", AISTATS 2023.
+
+    Examples
+    --------
+    >>> from aeon.datasets import load_unit_test
+    >>> from skncvqvae import NCVQVAETokenizer
+    >>> X, y = load_unit_test(split="train")
+    >>> tok = NCVQVAETokenizer(max_epochs=2, hidden_dim=16, random_state=0).fit(X)
+    >>> tok.transform(X).shape
+    (20, 128)
+    >>> tok.encode(X).shape
+    (20, 5, 6)
+    """
+
+    _parameter_constraints: dict = {
+        "ssl": [StrOptions(set(SSL_LOSSES)), None],
+        "augmentations": [str, "array-like", None],
+        "output": [StrOptions({"pooled", "tokens", "histogram"})],
+        "codebook_size": [Interval(numbers.Integral, 2, None, closed="left")],
+        "codebook_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_fft": [Interval(numbers.Integral, 4, None, closed="left")],
+        "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_resnet_blocks": [Interval(numbers.Integral, 0, None, closed="left")],
+        "downsampled_width": [Interval(numbers.Integral, 1, None, closed="left")],
+        "aug_recon_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "ssl_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "projector_dim": [Interval(numbers.Integral, 2, None, closed="left")],
+        "codebook_decay": [Interval(numbers.Real, 0, 1, closed="both")],
+        "commitment_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        ssl="barlowtwins",
+        augmentations=("slice_and_shuffle",),
+        output="pooled",
+        codebook_size=32,
+        codebook_dim=64,
+        n_fft=8,
+        hidden_dim=64,
+        n_resnet_blocks=2,
+        downsampled_width=8,
+        aug_recon_weight=0.1,
+        ssl_weight=1.0,
+        projector_dim=1024,
+        codebook_decay=0.8,
+        commitment_weight=1.0,
+        max_epochs=300,
+        batch_size=128,
+        lr=1e-3,
+        weight_decay=1e-3,
+        validation_fraction=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.ssl = ssl
+        self.augmentations = augmentations
+        self.output = output
+        self.codebook_size = codebook_size
+        self.codebook_dim = codebook_dim
+        self.n_fft = n_fft
+        self.hidden_dim = hidden_dim
+        self.n_resnet_blocks = n_resnet_blocks
+        self.downsampled_width = downsampled_width
+        self.aug_recon_weight = aug_recon_weight
+        self.ssl_weight = ssl_weight
+        self.projector_dim = projector_dim
+        self.codebook_decay = codebook_decay
+        self.commitment_weight = commitment_weight
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fit -----------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the tokenizer on ``X`` without labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_cases, n_channels, n_timepoints) or (n_cases, n_timepoints)
+            Training series.
+        y : ignored
+            Accepted so that a Pipeline can pass labels through.
+
+        Returns
+        -------
+        self : NCVQVAETokenizer
+        """
+        X3 = check_collection(X)
+        augmentations = check_augmentations(self.augmentations) if self.ssl else ()
+        if self.ssl is not None and not augmentations:
+            raise ValueError(
+                f"ssl={self.ssl!r} needs at least one augmentation to make the second "
+                f"view; valid names are {sorted(AUGMENTATIONS)}."
+            )
+        n_timepoints = X3.shape[2]
+        X3 = pad_to_min_length(X3, min_length(self.n_fft))
+        mean = X3.mean(axis=(0, 2), dtype=np.float64)
+        scale = X3.std(axis=(0, 2), dtype=np.float64)
+        scale[scale < 1e-8] = 1.0
+        Xs = ((X3 - mean[None, :, None]) / scale[None, :, None]).astype(np.float32)
+
+        seed = derive_seed(self.random_state)
+        device = resolve_device(self.device)
+        net = make_net(
+            NCVQVAEModule,
+            n_train=len(Xs),
+            term_names=LOSS_TERMS,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            device=device,
+            seed=seed,
+            verbose=self.verbose,
+            validation_fraction=self.validation_fraction,
+            description="NC-VQVAE stage 1" if self.ssl else "TimeVQVAE stage 1",
+            n_channels=Xs.shape[1],
+            n_timepoints=Xs.shape[2],
+            n_fft=self.n_fft,
+            hidden_dim=self.hidden_dim,
+            codebook_size=self.codebook_size,
+            codebook_dim=self.codebook_dim,
+            n_resnet_blocks=self.n_resnet_blocks,
+            downsampled_width=self.downsampled_width,
+            ssl=self.ssl,
+            augmentations=augmentations,
+            aug_recon_weight=self.aug_recon_weight,
+            ssl_weight=self.ssl_weight,
+            projector_dim=self.projector_dim,
+            codebook_decay=self.codebook_decay,
+            commitment_weight=self.commitment_weight,
+        )
+        with seeded(seed, device):
+            net.fit(Xs, None)
+
+        self.n_features_in_ = np.shape(X)[1]
+        self.n_channels_ = X3.shape[1]
+        self.n_timepoints_ = n_timepoints
+        self.mean_ = mean
+        self.scale_ = scale
+        self.device_ = device
+        self.net_ = net
+        self.token_shape_ = tuple(net.module_.token_shape)
+        self.n_tokens_ = int(np.prod(self.token_shape_))
+        self.history_ = [
+            {term: epoch[f"train_{term}"] for term in LOSS_TERMS} for epoch in net.history
+        ]
+        return self
+
+    # -- data space <-> model space -------------------------------------------
+    def _prepare(self, X) -> torch.Tensor:
+        """Validate, pad and standardise ``X``; return it as a tensor on the device."""
+        check_is_fitted(self)
+        X3 = check_collection(
+            X,
+            n_channels=self.n_channels_,
+            n_timepoints=self.n_timepoints_,
+            estimator_name=type(self).__name__,
+        )
+        X3 = pad_to_min_length(X3, min_length(self.n_fft))
+        Xs = (X3 - self.mean_[None, :, None]) / self.scale_[None, :, None]
+        return torch.as_tensor(Xs, dtype=torch.float32)
+
+    def _to_data_space(self, x: torch.Tensor) -> np.ndarray:
+        x = x[..., : self.n_timepoints_].cpu().double().numpy()
+        return x * self.scale_[None, :, None] + self.mean_[None, :, None]
+
+    def _batches(self, x: torch.Tensor):
+        for start in range(0, len(x), self.batch_size):
+            yield x[start : start + self.batch_size].to(self.device_)
+
+    @torch.no_grad()
+    def _encode_tensor(self, X) -> tuple[torch.Tensor, torch.Tensor]:
+        module = self.net_.module_.eval()
+        pooled, indices = [], []
+        for xb in self._batches(self._prepare(X)):
+            z_q, idx = module.encode(xb)
+            pooled.append(global_pool(z_q).cpu())
+            indices.append(idx.cpu())
+        return torch.cat(pooled), torch.cat(indices)
+
+    # -- public transforms -----------------------------------------------------
+    def transform(self, X):
+        """Map series to features, token ids or token histograms (see ``output``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_cases, n_channels, n_timepoints) or (n_cases, n_timepoints)
+
+        Returns
+        -------
+        Xt : ndarray
+            ``(n_cases, 2 * codebook_dim)`` float for ``output="pooled"``,
+            ``(n_cases, n_tokens)`` int64 for ``"tokens"``, ``(n_cases,
+            codebook_size)`` float for ``"histogram"``. Floats are float64
+            unless ``X`` is float32.
+        """
+        pooled, indices = self._encode_tensor(X)
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        if self.output == "pooled":
+            return pooled.numpy().astype(dtype)
+        flat = indices.reshape(len(indices), -1)
+        if self.output == "tokens":
+            return flat.numpy().astype(np.int64)
+        counts = torch.nn.functional.one_hot(flat, self.codebook_size).sum(1)
+        return (counts.double() / flat.shape[1]).numpy().astype(dtype)
+
+    def encode(self, X) -> np.ndarray:
+        """Token grid of each series, ``(n_cases, H, W)`` int64 ids in ``[0, codebook_size)``."""
+        return self._encode_tensor(X)[1].numpy().astype(np.int64)
+
+    def decode(self, tokens) -> np.ndarray:
+        """Series ``(n_cases, n_channels, n_timepoints)`` in data space from token grids.
+
+        Parameters
+        ----------
+        tokens : array-like of int, shape (n_cases, H, W) or (n_cases, H * W)
+        """
+        check_is_fitted(self)
+        idx = self._check_tokens(tokens)
+        module = self.net_.module_.eval()
+        with torch.no_grad():
+            out = [module.decode_indices(b).cpu() for b in self._batches(idx)]
+        return self._to_data_space(torch.cat(out))
+
+    def reconstruct(self, X) -> np.ndarray:
+        """``decode(encode(X))``: reconstructions in data space, shaped like ``X`` in 3D."""
+        return self.decode(self.encode(X))
+
+    def _check_tokens(self, tokens) -> torch.Tensor:
+        tokens = np.asarray(tokens)
+        height, width = self.token_shape_
+        if tokens.ndim == 2 and tokens.shape[1] == height * width:
+            tokens = tokens.reshape(len(tokens), height, width)
+        if tokens.ndim != 3 or tokens.shape[1:] != (height, width) or len(tokens) == 0:
+            raise ValueError(
+                f"tokens must have shape (n_cases, {height}, {width}) or (n_cases, "
+                f"{height * width}) with n_cases >= 1; got shape {tokens.shape}."
+            )
+        if not np.issubdtype(tokens.dtype, np.integer):
+            if not np.issubdtype(tokens.dtype, np.number) or not np.all(tokens == np.round(tokens)):
+                raise ValueError(f"tokens must be integer ids; got dtype {tokens.dtype}.")
+        if tokens.min() < 0 or tokens.max() >= self.codebook_size:
+            raise ValueError(
+                f"tokens must lie in [0, {self.codebook_size}); got values from "
+                f"{tokens.min()} to {tokens.max()}."
+            )
+        return torch.as_tensor(tokens.astype(np.int64))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns of :meth:`transform` for the current ``output``."""
+        check_is_fitted(self)
+        if self.output == "pooled":
+            names = [f"avg_pool{i}" for i in range(self.codebook_dim)]
+            names += [f"max_pool{i}" for i in range(self.codebook_dim)]
+        elif self.output == "tokens":
+            names = [f"token{i}" for i in range(self.n_tokens_)]
+        else:
+            names = [f"code{i}" for i in range(self.codebook_size)]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.non_deterministic = False
+        return tags

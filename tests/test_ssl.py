@@ -1,0 +1,296 @@
+"""Tests for skncvqvae.ssl: Barlow Twins / VIBCReg losses, IterNorm, Projector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from skncvqvae.ssl import (
+    SSL_LOSSES,
+    IterNorm,
+    Projector,
+    barlow_twins_loss,
+    vibcreg_loss,
+)
+
+
+def _hadamard(n: int) -> np.ndarray:
+    h = np.ones((1, 1))
+    while h.shape[0] < n:
+        h = np.block([[h, h], [h, -h]])
+    return h
+
+
+def _decorrelated(b: int = 8) -> torch.Tensor:
+    """Columns 1.. of a Hadamard matrix: mean 0, biased var 1, orthogonal."""
+    return torch.tensor(_hadamard(b)[:, 1:], dtype=torch.float64)
+
+
+def _hand_inputs() -> tuple[np.ndarray, np.ndarray]:
+    z1 = np.array(
+        [[0.5, -1.0, 2.0], [1.5, 0.3, -0.7], [-0.2, 0.8, 0.1], [2.2, -0.4, 1.3]]
+    )
+    z2 = np.array(
+        [[0.1, 0.9, -1.2], [1.0, -0.6, 0.4], [0.7, 0.2, 2.5], [-1.3, 1.1, 0.0]]
+    )
+    return z1, z2
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.tensor(a, dtype=torch.float64)
+
+
+# --------------------------------------------------------------------------
+# Barlow Twins
+# --------------------------------------------------------------------------
+
+
+def test_barlow_twins_zero_for_identical_decorrelated():
+    z = _decorrelated()
+    assert barlow_twins_loss(z, z).item() < 1e-8
+    # invariant to per-feature affine maps thanks to the standardisation
+    z_aff = 3.0 * z + torch.arange(z.shape[1], dtype=z.dtype)
+    assert barlow_twins_loss(z_aff, z_aff).item() < 1e-8
+
+
+def test_barlow_twins_hand_case():
+    z1, z2 = _hand_inputs()
+    lam, eps = 0.005, 1e-5
+    b, d = z1.shape
+    n1 = (z1 - z1.mean(0)) / np.sqrt(z1.var(0) + eps)
+    n2 = (z2 - z2.mean(0)) / np.sqrt(z2.var(0) + eps)
+    c = n1.T @ n2 / b
+    off = ~np.eye(d, dtype=bool)
+    expected = (np.sum((1 - np.diag(c)) ** 2) + lam * np.sum(c[off] ** 2)) / d
+    got = barlow_twins_loss(_t(z1), _t(z2), lambda_offdiag=lam, eps=eps)
+    assert got.ndim == 0
+    assert got.item() == pytest.approx(expected, rel=1e-10)
+    got2 = barlow_twins_loss(_t(z1), _t(z2), lambda_offdiag=0.3)
+    expected2 = (np.sum((1 - np.diag(c)) ** 2) + 0.3 * np.sum(c[off] ** 2)) / d
+    assert got2.item() == pytest.approx(expected2, rel=1e-10)
+
+
+def test_barlow_twins_nonneg_symmetric_and_discriminative():
+    g = torch.Generator().manual_seed(0)
+    z1 = torch.randn(256, 16, generator=g)
+    z2 = torch.randn(256, 16, generator=g)
+    l12 = barlow_twins_loss(z1, z2)
+    l21 = barlow_twins_loss(z2, z1)
+    same = barlow_twins_loss(z1, z1)
+    assert l12.item() >= 0 and same.item() >= 0
+    assert l12.item() == pytest.approx(l21.item(), rel=1e-5)
+    assert l12.item() > 0.5
+    assert l12.item() > 20 * same.item()
+
+
+# --------------------------------------------------------------------------
+# VIBCReg
+# --------------------------------------------------------------------------
+
+
+def test_vibcreg_zero_for_identical_decorrelated_with_large_std():
+    z = 2.0 * _decorrelated()  # unbiased std = 2 * sqrt(8 / 7) > 1
+    assert vibcreg_loss(z, z).item() < 1e-12
+
+
+def test_vibcreg_hand_case():
+    z1, z2 = _hand_inputs()
+    sw, vw, cw, s, eps = 25.0, 25.0, 100.0, 0.01, 1e-4
+    d = z1.shape[1]
+
+    def var_term(z):
+        return np.mean(np.maximum(0.0, 1.0 - np.sqrt(z.var(0, ddof=1) + eps)))
+
+    def cov_term(z):
+        zc = z - z.mean(0)
+        zn = zc / np.maximum(np.linalg.norm(zc, axis=0), 1e-12)
+        corr = zn.T @ zn
+        np.fill_diagonal(corr, 0.0)
+        return np.sum(corr**2) / d**2
+
+    expected = s * (
+        sw * np.mean((z1 - z2) ** 2)
+        + vw * (var_term(z1) + var_term(z2))
+        + cw * (cov_term(z1) + cov_term(z2))
+    )
+    got = vibcreg_loss(_t(z1), _t(z2))
+    assert got.ndim == 0
+    assert got.item() == pytest.approx(expected, rel=1e-10)
+    # the variance term is active for these inputs (some std < 1)
+    assert var_term(z1) + var_term(z2) > 0
+    got_w = vibcreg_loss(
+        _t(z1), _t(z2), sim_weight=1.0, var_weight=0.0, cov_weight=0.0, scale=1.0
+    )
+    assert got_w.item() == pytest.approx(np.mean((z1 - z2) ** 2), rel=1e-10)
+
+
+def test_vibcreg_variance_term_for_constant_input():
+    z = torch.full((16, 5), 3.0, dtype=torch.float64)
+    eps, vw, s = 1e-4, 25.0, 0.01
+    # MSE = 0, covariance term = 0 (zero columns normalise to 0),
+    # variance term = 2 * relu(1 - sqrt(0 + eps)).
+    expected = 2 * vw * s * (1 - np.sqrt(eps))
+    got = vibcreg_loss(z, z, var_weight=vw, scale=s, eps=eps)
+    assert got.item() == pytest.approx(expected, rel=1e-12)
+    assert got.item() == pytest.approx(0.495, rel=1e-12)
+
+
+# --------------------------------------------------------------------------
+# Shared behaviour of the losses
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["barlowtwins", "vibcreg"])
+def test_single_sample_gives_zero_and_finite_gradients(name):
+    loss_fn = SSL_LOSSES[name]
+    z1 = torch.randn(1, 6, requires_grad=True)
+    z2 = torch.randn(1, 6, requires_grad=True)
+    loss = loss_fn(z1, z2)
+    assert loss.ndim == 0
+    assert loss.item() == 0.0
+    loss.backward()
+    for z in (z1, z2):
+        assert z.grad is not None
+        assert torch.isfinite(z.grad).all()
+        assert torch.equal(z.grad, torch.zeros_like(z))
+
+
+@pytest.mark.parametrize("name", ["barlowtwins", "vibcreg"])
+def test_losses_backward_finite(name):
+    g = torch.Generator().manual_seed(1)
+    z1 = torch.randn(32, 8, generator=g).requires_grad_()
+    z2 = torch.randn(32, 8, generator=g).requires_grad_()
+    SSL_LOSSES[name](z1, z2).backward()
+    assert torch.isfinite(z1.grad).all() and z1.grad.abs().sum() > 0
+    assert torch.isfinite(z2.grad).all() and z2.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ["barlowtwins", "vibcreg"])
+def test_losses_validate_shapes(name):
+    loss_fn = SSL_LOSSES[name]
+    with pytest.raises(ValueError, match="same shape"):
+        loss_fn(torch.randn(4, 3), torch.randn(4, 5))
+    with pytest.raises(ValueError, match="2D"):
+        loss_fn(torch.randn(4), torch.randn(4))
+
+
+def test_ssl_losses_registry():
+    assert SSL_LOSSES == {"barlowtwins": barlow_twins_loss, "vibcreg": vibcreg_loss}
+
+
+# --------------------------------------------------------------------------
+# IterNorm
+# --------------------------------------------------------------------------
+
+
+def _correlated_batch(b: int = 512, d: int = 32, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    mix = torch.eye(d) + torch.randn(d, d, generator=g) / d**0.5
+    return 3.0 * torch.randn(b, d, generator=g) @ mix + 5.0
+
+
+def test_iternorm_whitens_each_group_in_training():
+    x = _correlated_batch()
+    m = IterNorm(32, num_groups=4).train()
+    assert m.num_groups == 4
+    y = m(x)
+    assert y.shape == x.shape
+    eye = torch.eye(8)
+    for k in range(4):
+        cols = slice(8 * k, 8 * (k + 1))
+        cy = torch.cov(y[:, cols].T, correction=0)
+        ev = torch.linalg.eigvalsh(cy)
+        assert ev.min() > 0.5 and ev.max() < 1.5
+        assert y[:, cols].mean(0).abs().max() < 1e-4
+        # compare with the input's correlation (scale-free) matrix
+        rx = torch.corrcoef(x[:, cols].T)
+        assert (cy - eye).norm() < 0.25 * (rx - eye).norm()
+    # whitening is per group: cross-group covariance is left untouched
+    assert torch.cov(y.T).abs()[:8, 8:].max() > 0.05
+
+
+def test_iternorm_running_stats_and_eval_mode():
+    x = _correlated_batch(b=256, d=16, seed=2)
+    m = IterNorm(16, num_groups=2, momentum=0.1)
+    buf_mean = m.running_mean.clone()
+    buf_w = m.running_wmat.clone()
+    m.train()(x)
+    assert not torch.equal(m.running_mean, buf_mean)
+    assert not torch.equal(m.running_wmat, buf_w)
+
+    # with momentum 1 the running buffers are the last batch's statistics
+    m1 = IterNorm(16, num_groups=2, momentum=1.0)
+    y_train = m1.train()(x)
+    with torch.no_grad():
+        y_eval = m1.eval()(x)
+    torch.testing.assert_close(y_eval, y_train.detach(), rtol=1e-4, atol=1e-4)
+
+    # eval mode is per-sample: a row's output does not depend on the batch
+    with torch.no_grad():
+        full = m.eval()(x)
+        rows = torch.cat([m(x[i : i + 1]) for i in range(5)])
+        again = m(x)
+        shuffled = m(x.flip(0))
+    torch.testing.assert_close(rows, full[:5])
+    assert torch.equal(again, full)
+    torch.testing.assert_close(shuffled.flip(0), full)
+
+
+def test_iternorm_group_count_adjusted():
+    assert IterNorm(30, num_groups=4).num_groups == 3
+    assert IterNorm(30, num_groups=64).num_groups == 30
+    assert IterNorm(7, num_groups=4).num_groups == 1
+    m = IterNorm(30, num_groups=4)
+    assert m.group_size == 10
+    assert m.running_wmat.shape == (3, 10, 10)
+    x = _correlated_batch(b=400, d=30, seed=3)
+    y = m.train()(x)
+    assert y.shape == (400, 30)
+    for k in range(3):
+        cy = torch.cov(y[:, 10 * k : 10 * (k + 1)].T, correction=0)
+        ev = torch.linalg.eigvalsh(cy)
+        assert ev.min() > 0.5 and ev.max() < 1.5
+
+
+def test_iternorm_backward_and_single_sample():
+    m = IterNorm(16, num_groups=4).train()
+    x = _correlated_batch(b=64, d=16, seed=4).requires_grad_()
+    m(x).pow(3).sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    y1 = m(torch.randn(1, 16))
+    assert torch.isfinite(y1).all()
+
+
+def test_iternorm_validates_input():
+    m = IterNorm(16, num_groups=4)
+    with pytest.raises(ValueError, match=r"shape \(B, 16\)"):
+        m(torch.randn(8, 12))
+    with pytest.raises(ValueError, match=r"shape \(B, 16\)"):
+        m(torch.randn(8, 16, 2))
+    with pytest.raises(ValueError, match="num_groups"):
+        IterNorm(16, num_groups=0)
+
+
+# --------------------------------------------------------------------------
+# Projector
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("iternorm", [False, True])
+def test_projector_shape_and_gradients(iternorm):
+    torch.manual_seed(0)
+    proj = Projector(12, hidden_dim=64, iternorm=iternorm, iternorm_groups=8)
+    assert proj.out_dim == 64
+    assert isinstance(proj.net[-1], IterNorm) == iternorm
+    x = torch.randn(20, 12, requires_grad=True)
+    out = proj(x)
+    assert out.shape == (20, 64)
+    out.pow(2).sum().backward()
+    assert x.grad is not None
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    params = list(proj.parameters())
+    assert all(p.grad is not None for p in params)
+    proj.eval()
+    with torch.no_grad():
+        assert proj(x[:3]).shape == (3, 64)
