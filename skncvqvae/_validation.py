@@ -23,6 +23,37 @@ __all__ = [
 ]
 
 
+def _check_array_2d_3d(X, name: str) -> np.ndarray:
+    """``check_array`` for 2D or 3D numeric, finite, non-empty input."""
+    if hasattr(X, "shape") and len(X.shape) not in (2, 3) and not _is_sparse(X):
+        raise ValueError(
+            f"{name} must be a 2D array (n_cases, n_timepoints) or a 3D array "
+            f"(n_cases, n_channels, n_timepoints); got an array with "
+            f"{len(X.shape)} dimension(s) and shape {tuple(X.shape)}. Reshape your "
+            "data, e.g. X.reshape(1, -1) for a single univariate series."
+        )
+    X = check_array(
+        X,
+        dtype="numeric",
+        allow_nd=True,
+        ensure_all_finite=True,
+        ensure_min_samples=1,
+        ensure_min_features=1,
+        input_name=name,
+    )
+    if X.ndim not in (2, 3):
+        raise ValueError(
+            f"{name} must be a 2D array (n_cases, n_timepoints) or a 3D array "
+            f"(n_cases, n_channels, n_timepoints); got shape {X.shape}. Reshape your data."
+        )
+    if X.ndim == 3 and (X.shape[1] == 0 or X.shape[2] == 0):
+        raise ValueError(
+            f"{name} is empty: it has shape {X.shape} (n_cases, n_channels, "
+            "n_timepoints); at least one channel and one time point are required."
+        )
+    return X
+
+
 def as_3d_float(X, *, name: str = "X", dtype=np.float32) -> np.ndarray:
     """Validate a collection of series and return it as a 3D float array.
 
@@ -45,33 +76,9 @@ def as_3d_float(X, *, name: str = "X", dtype=np.float32) -> np.ndarray:
     ValueError
         For 1D or 4D+ input, empty input, non-numeric values, NaN or inf.
     """
-    if hasattr(X, "shape") and len(X.shape) not in (2, 3) and not _is_sparse(X):
-        raise ValueError(
-            f"{name} must be a 2D array (n_cases, n_timepoints) or a 3D array "
-            f"(n_cases, n_channels, n_timepoints); got an array with "
-            f"{len(X.shape)} dimension(s) and shape {tuple(X.shape)}."
-        )
-    X = check_array(
-        X,
-        dtype="numeric",
-        allow_nd=True,
-        ensure_all_finite=True,
-        ensure_min_samples=1,
-        ensure_min_features=1,
-        input_name=name,
-    )
-    if X.ndim not in (2, 3):
-        raise ValueError(
-            f"{name} must be a 2D array (n_cases, n_timepoints) or a 3D array "
-            f"(n_cases, n_channels, n_timepoints); got shape {X.shape}."
-        )
+    X = _check_array_2d_3d(X, name)
     if X.ndim == 2:
         X = X[:, np.newaxis, :]
-    if X.shape[1] == 0 or X.shape[2] == 0:
-        raise ValueError(
-            f"{name} is empty: it has shape {X.shape} (n_cases, n_channels, "
-            "n_timepoints); at least one channel and one time point are required."
-        )
     return np.ascontiguousarray(X, dtype=dtype)
 
 
@@ -86,7 +93,8 @@ def check_collection(
     n_timepoints: int | None = None,
     estimator_name: str = "the estimator",
     name: str = "X",
-) -> np.ndarray:
+    return_ndim: bool = False,
+):
     """Validate ``X`` and, when given, check its channels and length.
 
     Parameters
@@ -97,13 +105,18 @@ def check_collection(
         The channel count and series length seen in ``fit``.
     estimator_name : str
         Used in the error messages.
+    return_ndim : bool, default=False
+        Also return the dimension (2 or 3) of the input.
 
     Returns
     -------
     X3 : ndarray of shape (n_cases, n_channels, n_timepoints), float32
+    ndim : int
+        Only with ``return_ndim=True``.
     """
+    X = _check_array_2d_3d(X, name)
+    was_2d = X.ndim == 2
     X3 = as_3d_float(X, name=name)
-    was_2d = np.ndim(X) == 2
     if n_channels is not None and X3.shape[1] != n_channels:
         raise ValueError(
             f"{name} has {X3.shape[1]} channel(s), but {estimator_name} was fitted on "
@@ -120,7 +133,7 @@ def check_collection(
             f"{name} has series of length {X3.shape[2]}, but {estimator_name} is "
             f"expecting series of length {n_timepoints}, the length seen in fit."
         )
-    return X3
+    return (X3, 2 if was_2d else 3) if return_ndim else X3
 
 
 def pad_to_min_length(X: np.ndarray, min_length: int, *, warn: bool = True) -> np.ndarray:

@@ -390,12 +390,12 @@ def inception_score(X_fake, classifier, *, eps: float = 1e-12) -> float:
 
 
 def cas_score(X_syn, y_syn, X_test, y_test, *, classifier=None, random_state=0) -> float:
-    """Classification Accuracy Score: train on synthetic, test on real [3]_.
+    r"""Classification Accuracy Score: train on synthetic, test on real [3]_.
 
     .. math::
 
-        \\mathrm{CAS} = \\frac{1}{n_{test}} \\sum_i
-            \\mathbb{1}\\left[f_{syn}(x_i) = y_i\\right]
+        \mathrm{CAS} = \frac{1}{n_{test}} \sum_i
+            \mathbb{1}\left[f_{syn}(x_i) = y_i\right]
 
     where :math:`f_{syn}` is fitted on ``(X_syn, y_syn)`` and
     :math:`(x_i, y_i)` are the real test data. Passing real training data as
@@ -470,16 +470,30 @@ def linear_probe(features_train, y_train, features_test, y_test) -> dict[str, fl
     }
 
 
+def _cuda_devices(device) -> list[int]:
+    dev = torch.device(device)
+    if dev.type != "cuda":
+        return []
+    return [dev.index if dev.index is not None else torch.cuda.current_device()]
+
+
 class _FCNModule(nn.Module):
-    """FCN body: three conv blocks, global average pooling, linear head."""
+    """FCN body: three conv blocks, global average pooling, linear head.
+
+    'same' padding is explicit zero padding (left ``(k - 1) // 2``, the rest on
+    the right, as ``padding="same"`` does) to avoid torch's warning for even
+    kernels.
+    """
 
     def __init__(self, n_channels: int = 1, n_classes: int = 2):
         super().__init__()
         blocks = []
         in_ch = n_channels
         for out_ch, kernel in ((128, 8), (256, 5), (128, 3)):
+            left = (kernel - 1) // 2
             blocks += [
-                nn.Conv1d(in_ch, out_ch, kernel, padding="same"),
+                nn.ConstantPad1d((left, kernel - 1 - left), 0.0),
+                nn.Conv1d(in_ch, out_ch, kernel),
                 nn.BatchNorm1d(out_ch),
                 nn.ReLU(),
             ]
@@ -569,10 +583,7 @@ class FCNClassifier(ClassifierMixin, BaseEstimator):
         std = X3.std(axis=(0, 2), keepdims=True)
         self.std_ = np.where(std > 1e-8, std, 1.0).astype(np.float32)
         seed = derive_seed(self.random_state)
-        devices = [torch.device(self.device).index or 0] if torch.device(
-            self.device
-        ).type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=_cuda_devices(self.device)):
             torch.manual_seed(seed)
             self.net_ = NeuralNetClassifier(
                 _FCNModule,

@@ -246,7 +246,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         -------
         self : NCVQVAETokenizer
         """
-        X3 = check_collection(X)
+        X3, ndim = check_collection(X, return_ndim=True)
         augmentations = check_augmentations(self.augmentations) if self.ssl else ()
         if self.ssl is not None and not augmentations:
             raise ValueError(
@@ -294,7 +294,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         with seeded(seed, device):
             net.fit(Xs, None)
 
-        self.n_features_in_ = np.shape(X)[1]
+        self.n_features_in_ = n_timepoints if ndim == 2 else X3.shape[1]
         self.n_channels_ = X3.shape[1]
         self.n_timepoints_ = n_timepoints
         self.mean_ = mean
