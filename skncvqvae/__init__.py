@@ -1,1 +1,15 @@
-"""NC-VQVAE for time series as scikit-learn estimators."""
+"""NC-VQVAE for time series as scikit-learn estimators.
+
+- :class:`NCVQVAETokenizer`: stage 1, a time-frequency VQ-VAE with a
+  non-contrastive self-supervised loss, as a transformer.
+- :class:`NCVQVAEGenerator`: stages 1 and 2 (a MaskGIT prior over the tokens),
+  for class-conditional sampling and over-sampling.
+- :mod:`skncvqvae.metrics`: FID, IS, CAS and the linear probe.
+"""
+
+from .generator import NCVQVAEGenerator
+from .tokenizer import NCVQVAETokenizer
+
+__version__ = "0.1.0"
+
+__all__ = ["NCVQVAEGenerator", "NCVQVAETokenizer", "__version__"]

@@ -1,0 +1,134 @@
+"""Linear-probe benchmark of the stage-1 representation (the thesis's protocol).
+
+For each dataset and seed the tokenizer is fitted on the train split without
+labels; pooled z_q features of train and test are MinMax-scaled and probed
+with a linear SVM and KNN(5) (``skncvqvae.metrics.linear_probe``). Reference
+points: a linear SVC on the raw z-normalised series, 1-NN Euclidean, and
+MiniRocket + RidgeClassifierCV.
+
+Usage::
+
+    python benchmarks/probe.py --datasets GunPoint ArrowHead ItalyPowerDemand --seeds 0 1 2
+    python benchmarks/probe.py --param max_epochs=1000 --param projector_dim=4096
+
+Fits run in parallel processes (``--n-jobs``), one torch thread each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import itertools
+import os
+import platform
+import time
+
+import numpy as np
+
+VARIANTS = {
+    "naive": dict(ssl=None),
+    "barlowtwins/slice_and_shuffle": dict(ssl="barlowtwins", augmentations=("slice_and_shuffle",)),
+    "barlowtwins/gaussian_noise": dict(ssl="barlowtwins", augmentations=("gaussian_noise",)),
+    "barlowtwins/warp_amp": dict(ssl="barlowtwins", augmentations=("window_warp", "amplitude_resize")),
+    "vibcreg/slice_and_shuffle": dict(ssl="vibcreg", augmentations=("slice_and_shuffle",)),
+    "vibcreg/gaussian_noise": dict(ssl="vibcreg", augmentations=("gaussian_noise",)),
+    "vibcreg/warp_amp": dict(ssl="vibcreg", augmentations=("window_warp", "amplitude_resize")),
+}
+DEFAULT_VARIANTS = ["naive", "barlowtwins/slice_and_shuffle", "vibcreg/slice_and_shuffle"]
+
+
+def load(name: str):
+    from skncvqvae.datasets import load_dataset
+
+    return load_dataset(name)
+
+
+def run_one(dataset: str, variant: str, seed: int, params: dict) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from skncvqvae import NCVQVAETokenizer
+    from skncvqvae.metrics import linear_probe
+
+    X_train, y_train, X_test, y_test = load(dataset)
+    tok = NCVQVAETokenizer(**{**VARIANTS[variant], **params}, random_state=seed, device="cpu")
+    start = time.perf_counter()
+    tok.fit(X_train)
+    fit_s = time.perf_counter() - start
+    acc = linear_probe(tok.transform(X_train), y_train, tok.transform(X_test), y_test)
+    return dict(dataset=dataset, variant=variant, seed=seed, fit_s=fit_s,
+                perplexity=tok.history_[-1]["perplexity"], **acc)
+
+
+def baselines(dataset: str) -> dict:
+    from aeon.transformations.collection.convolution_based import MiniRocket
+    from sklearn.linear_model import RidgeClassifierCV
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import SVC
+
+    X_train, y_train, X_test, y_test = load(dataset)
+
+    def znorm(X):
+        X = X.reshape(len(X), X.shape[1], -1)
+        Z = (X - X.mean(-1, keepdims=True)) / (X.std(-1, keepdims=True) + 1e-8)
+        return Z.reshape(len(Z), -1)
+
+    svc = SVC(kernel="linear").fit(znorm(X_train), y_train).score(znorm(X_test), y_test)
+    nn1 = KNeighborsClassifier(1).fit(znorm(X_train), y_train).score(znorm(X_test), y_test)
+    mr = MiniRocket(random_state=0).fit(X_train)
+    ridge = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(mr.transform(X_train), y_train)
+    return {"raw linear SVC": svc, "1-NN ED": nn1,
+            "MiniRocket+Ridge": ridge.score(mr.transform(X_test), y_test)}
+
+
+def parse_params(items) -> dict:
+    params = {}
+    for item in items or []:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
+def main(argv=None) -> None:
+    from joblib import Parallel, delayed
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["GunPoint", "ArrowHead", "ItalyPowerDemand"])
+    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=sorted(VARIANTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--param", action="append", help="tokenizer parameter, key=value")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--csv", default=None, help="also write per-run rows to this CSV")
+    args = parser.parse_args(argv)
+    params = parse_params(args.param)
+
+    import pandas as pd
+    import sklearn
+    import torch
+
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
+          f"{torch.__version__}, scikit-learn {sklearn.__version__}; params {params}")
+    jobs = list(itertools.product(args.datasets, args.variants, args.seeds))
+    rows = Parallel(n_jobs=args.n_jobs, verbose=10)(
+        delayed(run_one)(d, v, s, params) for d, v, s in jobs
+    )
+    df = pd.DataFrame(rows)
+    if args.csv:
+        df.to_csv(args.csv, index=False)
+    summary = df.groupby(["dataset", "variant"], sort=False).agg(
+        svm_mean=("svm", "mean"), svm_std=("svm", "std"),
+        knn_mean=("knn", "mean"), knn_std=("knn", "std"),
+        fit_s=("fit_s", "median"), perplexity=("perplexity", "mean"),
+    )
+    print(summary.round(3).to_markdown())
+    print("\nMean over datasets:")
+    print(df.groupby("variant", sort=False)[["svm", "knn"]].mean().round(3).to_markdown())
+    print("\nReference points (test accuracy):")
+    print(pd.DataFrame({d: baselines(d) for d in args.datasets}).T.round(3).to_markdown())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,441 @@
+"""``NCVQVAEGenerator``: stages 1 and 2 of NC-VQVAE, for sampling new series."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._training import make_net, resolve_device
+from ._validation import check_collection, check_n_samples, derive_seed
+from .prior import PRIOR_TERMS, MaskGITPrior
+from .tokenizer import NCVQVAETokenizer, seeded
+
+__all__ = ["NCVQVAEGenerator"]
+
+
+def _is_fitted(estimator) -> bool:
+    return hasattr(estimator, "net_")
+
+
+class NCVQVAEGenerator(BaseEstimator):
+    """Class-conditional time-series generator: NC-VQVAE tokenizer + MaskGIT prior.
+
+    ``fit`` trains the tokenizer (stage 1), encodes the training series to
+    token grids and trains a bidirectional transformer prior over them
+    (stage 2), conditioned on the class when labels are given. ``sample``
+    decodes tokens drawn by iterative MaskGIT decoding back to series in data
+    space.
+
+    Parameters
+    ----------
+    tokenizer : NCVQVAETokenizer or None, default=None
+        The stage-1 model, cloned in ``fit``; ``None`` means
+        ``NCVQVAETokenizer(random_state=random_state)``.
+    refit_tokenizer : bool, default=True
+        With ``False`` and an already fitted ``tokenizer``, that tokenizer is
+        used as is (not cloned, not refitted) and only the prior trains.
+    prior_input : {"codebook", "tokens"}, default="codebook"
+        ``"codebook"``: the prior reads code vectors from a fine-tuned copy of
+        the stage-1 codebook (the thesis's prior); ``"tokens"``: a token-id
+        embedding initialised from the codebook with tied logits.
+    n_layers : int, default=4
+        Transformer layers.
+    n_heads : int, default=2
+        Attention heads.
+    hidden_dim : int, default=256
+        Transformer width.
+    ff_dim : int, default=256
+        Feed-forward width.
+    dropout : float, default=0.1
+        Dropout in the transformer.
+    p_unconditional : float, default=0.2
+        Class dropout: probability of training a sample as unconditional.
+    n_iterations : int, default=10
+        Decoding steps ``T``.
+    choice_temperature : float, default=4.0
+        Scale of the Gumbel noise added to the confidence (annealed to 0).
+    guidance_scale : float, default=1.0
+        Classifier-free guidance ``w``; 1 turns it off.
+    max_epochs : int, default=500
+        Training epochs of the prior.
+    batch_size : int, default=256
+        Mini-batch size of the prior (and of sampling).
+    lr : float, default=1e-3
+        Peak AdamW learning rate (cosine annealing per step).
+    weight_decay : float, default=1e-2
+        AdamW weight decay.
+    device : str, default="auto"
+        Torch device of the prior; ``"auto"`` picks CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the prior's training and, unless ``sample`` gets its own, sampling.
+    verbose : int, default=0
+        1 shows progress bars; 2 also skorch's epoch table.
+
+    Attributes
+    ----------
+    tokenizer_ : NCVQVAETokenizer
+        The fitted stage-1 model.
+    classes_ : ndarray or None
+        Class labels seen in ``fit`` (``None`` when fitted without labels).
+    class_counts_ : ndarray or None
+        Training count of each class.
+    n_channels_, n_timepoints_ : int
+        Shape of the training series.
+    net_ : SelfLossNet
+        The fitted skorch net; ``net_.module_`` is the :class:`MaskGITPrior`.
+    history_ : list of dict
+        Per-epoch ``loss`` and ``masked_accuracy`` of the prior.
+
+    See Also
+    --------
+    NCVQVAETokenizer : Stage 1 alone, for features and tokens.
+
+    Examples
+    --------
+    >>> from aeon.datasets import load_unit_test
+    >>> from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
+    >>> X, y = load_unit_test(split="train")
+    >>> gen = NCVQVAEGenerator(
+    ...     NCVQVAETokenizer(max_epochs=2, hidden_dim=16), hidden_dim=32, max_epochs=2,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> X_new, y_new = gen.sample(4, y="1")
+    >>> X_new.shape, list(y_new)
+    ((4, 1, 24), ['1', '1', '1', '1'])
+    """
+
+    _parameter_constraints: dict = {
+        "tokenizer": [HasMethods(["fit", "encode", "decode"]), None],
+        "refit_tokenizer": ["boolean"],
+        "prior_input": [StrOptions({"tokens", "codebook"})],
+        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "ff_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "p_unconditional": [Interval(numbers.Real, 0, 1, closed="both")],
+        "n_iterations": [Interval(numbers.Integral, 1, None, closed="left")],
+        "choice_temperature": [Interval(numbers.Real, 0, None, closed="left")],
+        "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        tokenizer=None,
+        *,
+        refit_tokenizer=True,
+        prior_input="codebook",
+        n_layers=4,
+        n_heads=2,
+        hidden_dim=256,
+        ff_dim=256,
+        dropout=0.1,
+        p_unconditional=0.2,
+        n_iterations=10,
+        choice_temperature=4.0,
+        guidance_scale=1.0,
+        max_epochs=500,
+        batch_size=256,
+        lr=1e-3,
+        weight_decay=1e-2,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.tokenizer = tokenizer
+        self.refit_tokenizer = refit_tokenizer
+        self.prior_input = prior_input
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.hidden_dim = hidden_dim
+        self.ff_dim = ff_dim
+        self.dropout = dropout
+        self.p_unconditional = p_unconditional
+        self.n_iterations = n_iterations
+        self.choice_temperature = choice_temperature
+        self.guidance_scale = guidance_scale
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fit -------------------------------------------------------------------------
+    def _fit_tokenizer(self, X, seed: int) -> NCVQVAETokenizer:
+        if self.tokenizer is not None and not self.refit_tokenizer and _is_fitted(self.tokenizer):
+            return self.tokenizer
+        tokenizer = (
+            NCVQVAETokenizer(device=self.device)
+            if self.tokenizer is None
+            else clone(self.tokenizer)
+        )
+        if tokenizer.random_state is None:
+            tokenizer.set_params(random_state=seed)
+        if self.verbose and not tokenizer.verbose:
+            tokenizer.set_params(verbose=self.verbose)
+        return tokenizer.fit(X)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the tokenizer (unless reused) and the prior.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_cases, n_channels, n_timepoints) or (n_cases, n_timepoints)
+        y : array-like of shape (n_cases,) or None
+            Class labels; without them the prior is unconditional.
+
+        Returns
+        -------
+        self : NCVQVAEGenerator
+        """
+        X3 = check_collection(X)
+        if y is not None:
+            y = column_or_1d(y, warn=True)
+            if len(y) != len(X3):
+                raise ValueError(f"X has {len(X3)} cases but y has {len(y)} labels.")
+            encoder = LabelEncoder().fit(y)
+            labels = encoder.transform(y)
+            classes, counts = encoder.classes_, np.bincount(labels)
+        else:
+            labels, classes, counts = None, None, None
+        seed = derive_seed(self.random_state)
+        rng = np.random.default_rng(seed)
+        tokenizer = self._fit_tokenizer(X3, int(rng.integers(2**31)))
+        if tokenizer.n_channels_ != X3.shape[1] or tokenizer.n_timepoints_ != X3.shape[2]:
+            raise ValueError(
+                f"The fitted tokenizer expects series of shape ({tokenizer.n_channels_}, "
+                f"{tokenizer.n_timepoints_}); X has series of shape {X3.shape[1:]}."
+            )
+        tokens = tokenizer.encode(X3).reshape(len(X3), -1)
+        codebook = tokenizer.net_.module_.quantizer.embed.detach().cpu().clone()
+        n_classes = 0 if classes is None else len(classes)
+
+        device = resolve_device(self.device)
+        prior_seed = int(rng.integers(2**31))
+        net = make_net(
+            MaskGITPrior,
+            n_train=len(tokens),
+            term_names=PRIOR_TERMS,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            device=device,
+            seed=prior_seed,
+            verbose=self.verbose,
+            description="MaskGIT prior",
+            n_tokens=tokens.shape[1],
+            codebook=codebook,
+            n_classes=n_classes,
+            prior_input=self.prior_input,
+            hidden_dim=self.hidden_dim,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            ff_dim=self.ff_dim,
+            dropout=self.dropout,
+            p_unconditional=self.p_unconditional if n_classes else 0.0,
+        )
+        data = {"tokens": torch.as_tensor(tokens)}
+        if labels is not None:
+            data["labels"] = torch.as_tensor(labels, dtype=torch.long)
+        with seeded(prior_seed, device):
+            net.fit(data, None)
+
+        self.tokenizer_ = tokenizer
+        self.classes_ = classes
+        self.class_counts_ = counts
+        self.n_channels_ = X3.shape[1]
+        self.n_timepoints_ = X3.shape[2]
+        self.device_ = device
+        self.net_ = net
+        self.history_ = [
+            {term: epoch[f"train_{term}"] for term in PRIOR_TERMS} for epoch in net.history
+        ]
+        self.sample_seed_ = int(rng.integers(2**31))
+        return self
+
+    # -- sampling ----------------------------------------------------------------------
+    def _class_ids(self, n_samples: int, y, rng: np.random.Generator):
+        """Class indices and user-space labels for a ``sample`` call."""
+        if self.classes_ is None:
+            if y is not None:
+                raise ValueError(
+                    "This generator was fitted without labels, so it samples "
+                    "unconditionally; call sample with y=None."
+                )
+            return np.full(n_samples, 0), None
+        if y is None:
+            ids = rng.choice(len(self.classes_), size=n_samples, p=self.class_counts_ / self.class_counts_.sum())
+        else:
+            y_arr = np.asarray(y, dtype=self.classes_.dtype if np.ndim(y) else None)
+            labels = np.full(n_samples, y_arr) if y_arr.ndim == 0 else column_or_1d(y_arr)
+            if len(labels) == 0:
+                raise ValueError("y is empty; give at least one label or y=None.")
+            unknown = ~np.isin(labels, self.classes_)
+            if unknown.any():
+                raise ValueError(
+                    f"y contains labels not seen in fit: {sorted(set(labels[unknown].tolist()))}; "
+                    f"known classes are {self.classes_.tolist()}."
+                )
+            ids = np.searchsorted(self.classes_, labels)
+        return ids, self.classes_[ids]
+
+    def sample(self, n_samples=1, *, y=None, random_state=None):
+        """Generate new series.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of series; ignored when ``y`` is array-like.
+        y : label, array-like of labels, or None, default=None
+            ``None``: classes drawn in proportion to the training labels (or
+            unconditional samples if fitted without labels); a single label:
+            ``n_samples`` series of that class; array-like: one series per entry.
+        random_state : int, RandomState instance or None, default=None
+            Seed of this call; ``None`` uses a seed fixed at fit time, so that
+            repeated calls give the same samples.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n, n_channels, n_timepoints)
+            Series in data space.
+        y_new : ndarray of shape (n,) or None
+            Their labels in the user's label space (``None`` when unconditional).
+        """
+        check_is_fitted(self)
+        if y is None or np.ndim(y) == 0:
+            n_samples = check_n_samples(n_samples)
+        else:
+            n_samples = len(y)
+        seed = self.sample_seed_ if random_state is None else derive_seed(random_state)
+        rng = np.random.default_rng(seed)
+        ids, y_new = self._class_ids(n_samples, y, rng)
+        if self.classes_ is None:
+            ids = np.full(n_samples, self.net_.module_.null_class)
+        module = self.net_.module_
+        generator = torch.Generator(device=self.device_).manual_seed(int(rng.integers(2**31)))
+        class_ids = torch.as_tensor(ids, dtype=torch.long)
+        tokens = []
+        for start in range(0, n_samples, self.batch_size):
+            batch = class_ids[start : start + self.batch_size].to(self.device_)
+            tokens.append(
+                module.generate(
+                    batch,
+                    n_iterations=self.n_iterations,
+                    choice_temperature=self.choice_temperature,
+                    guidance_scale=self.guidance_scale,
+                    generator=generator,
+                ).cpu()
+            )
+        tokens = torch.cat(tokens).numpy()
+        height, width = self.tokenizer_.token_shape_
+        X_new = self.tokenizer_.decode(tokens.reshape(n_samples, height, width))
+        return X_new, y_new
+
+    def fit_resample(self, X, y, *, sampling_strategy="auto"):
+        """Fit, then add generated series so that classes reach the wanted counts.
+
+        Follows imbalanced-learn's over-sampling protocol without depending on it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_cases, n_channels, n_timepoints) or (n_cases, n_timepoints)
+        y : array-like of shape (n_cases,)
+        sampling_strategy : "auto", "not majority", "all" or dict, default="auto"
+            ``"auto"``/``"not majority"``: every class but the majority is
+            raised to the majority count; ``"all"``: every class is (the
+            majority gets none); a dict ``{label: target_count}`` asks for
+            those totals (each at least the class's current count).
+
+        Returns
+        -------
+        X_resampled : ndarray of shape (n_cases + n_new, n_channels, n_timepoints)
+            The real series (unchanged, first) followed by the generated ones.
+        y_resampled : ndarray of shape (n_cases + n_new,)
+        """
+        if y is None:
+            raise ValueError("fit_resample needs the class labels y.")
+        self.fit(X, y)
+        X3 = check_collection(X).astype(np.float64)
+        y = column_or_1d(y)
+        counts = dict(zip(self.classes_, self.class_counts_))
+        wanted = self._targets(counts, sampling_strategy)
+        labels = np.concatenate(
+            [np.full(wanted[c] - counts[c], c, dtype=self.classes_.dtype) for c in self.classes_]
+        )
+        if len(labels) == 0:
+            return X3, y
+        X_new, y_new = self.sample(y=labels)
+        return np.concatenate([X3, X_new]), np.concatenate([y, y_new.astype(y.dtype)])
+
+    @staticmethod
+    def _targets(counts: dict, sampling_strategy) -> dict:
+        majority = max(counts.values())
+        if isinstance(sampling_strategy, dict):
+            unknown = set(sampling_strategy) - set(counts)
+            if unknown:
+                raise ValueError(f"sampling_strategy names unknown classes {sorted(unknown)}.")
+            targets = dict(counts)
+            for label, target in sampling_strategy.items():
+                if target < counts[label]:
+                    raise ValueError(
+                        f"sampling_strategy asks for {target} samples of class {label!r}, "
+                        f"fewer than its {counts[label]} real ones; over-sampling cannot remove data."
+                    )
+                targets[label] = int(target)
+            return targets
+        if sampling_strategy in ("auto", "not majority", "all"):
+            return {label: majority for label in counts}
+        raise ValueError(
+            "sampling_strategy must be 'auto', 'not majority', 'all' or a dict "
+            f"{{label: count}}; got {sampling_strategy!r}."
+        )
+
+    def score(self, X, y=None):
+        """Negative FID of ``len(X)`` generated series against ``X`` (higher is better).
+
+        Features come from MiniRocket (``random_state=0``) fitted on ``X``, so
+        the score is comparable across the candidates of a search evaluated
+        on the same data. With labels (and a conditional fit), the samples
+        have the labels of ``y``; labels unseen in fit fall back to the
+        training proportions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_cases, n_channels, n_timepoints) or (n_cases, n_timepoints)
+        y : array-like of shape (n_cases,) or None
+
+        Returns
+        -------
+        score : float
+        """
+        from .metrics import fid_score
+
+        check_is_fitted(self)
+        X3 = check_collection(
+            X,
+            n_channels=self.n_channels_,
+            n_timepoints=self.n_timepoints_,
+            estimator_name=type(self).__name__,
+        ).astype(np.float64)
+        if y is not None and self.classes_ is not None and np.isin(y, self.classes_).all():
+            X_fake, _ = self.sample(y=np.asarray(y))
+        else:
+            X_fake, _ = self.sample(len(X3))
+        return -fid_score(X3, X_fake, random_state=0)

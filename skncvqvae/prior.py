@@ -1,0 +1,248 @@
+"""Stage 2 of NC-VQVAE: a class-conditional bidirectional (MaskGIT) prior over tokens.
+
+A token grid ``(H, W)`` is flattened to a sequence of ``N = H * W`` ids in
+``[0, K)``; id ``K`` is the mask. A class token (``n_classes`` entries plus a
+null class for unconditional use) is prepended and a bidirectional
+transformer predicts the ids of the masked positions.
+
+Training (:meth:`MaskGITPrior.forward`): per sample ``t ~ U(0, 1)``, mask
+``ceil(gamma(t) N)`` random positions with ``gamma(t) = cos(pi t / 2)``, and
+minimise the cross-entropy on the masked positions; labels are replaced by the
+null class with probability ``p_unconditional``.
+
+Sampling (:meth:`MaskGITPrior.generate`): start fully masked; at step
+``s = 1..T`` draw ids for the masked positions from the (guided) logits, score
+them by ``log p + choice_temperature * (1 - s/T) * Gumbel``, and re-mask the
+``floor(gamma(s/T) N)`` least confident new ids, so that after ``T`` steps
+every position is decided.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "MaskGITPrior",
+    "PriorOutput",
+    "cosine_schedule",
+    "gumbel_noise",
+    "n_masked_after_step",
+]
+
+
+# -- pure helpers -------------------------------------------------------------
+def cosine_schedule(t: torch.Tensor | float) -> torch.Tensor:
+    """Mask ratio ``gamma(t) = cos(pi t / 2)``: 1 at ``t = 0``, 0 at ``t = 1``."""
+    return torch.cos(math.pi / 2 * torch.as_tensor(t, dtype=torch.float32))
+
+
+def n_masked_after_step(step: int, n_iterations: int, n_tokens: int) -> int:
+    """Positions still masked after decoding step ``step`` (1-based) of ``n_iterations``.
+
+    ``floor(gamma(step / T) * N)``, which is 0 after the last step.
+    """
+    return int(math.floor(float(cosine_schedule(step / n_iterations)) * n_tokens + 1e-6))
+
+
+def gumbel_noise(shape, generator: torch.Generator | None, device) -> torch.Tensor:
+    """Standard Gumbel noise ``-log(-log(U))`` drawn from ``generator``."""
+    u = torch.rand(shape, generator=generator, device=device).clamp_(1e-20, 1.0 - 1e-7)
+    return -torch.log(-torch.log(u))
+
+
+@dataclass(frozen=True)
+class PriorOutput:
+    """``loss`` (scalar) and ``terms`` (detached scalars: loss, masked accuracy)."""
+
+    loss: torch.Tensor
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+PRIOR_TERMS = ("loss", "masked_accuracy")
+
+
+class MaskGITPrior(nn.Module):
+    """Bidirectional transformer over token sequences with a class token.
+
+    Parameters
+    ----------
+    n_tokens : int
+        Sequence length ``N``.
+    codebook : Tensor of shape (K, D)
+        The stage-1 codebook; it initialises the token embedding
+        (``prior_input="tokens"``) or is the input vocabulary
+        (``prior_input="codebook"``).
+    n_classes : int
+        Number of classes (0 for an unconditional prior); the class embedding
+        has ``n_classes + 1`` entries, the last one the null class.
+    prior_input : {"tokens", "codebook"}
+        ``"tokens"``: an id embedding of ``K + 1`` rows (the mask last), its
+        first ``K`` rows initialised from the codebook, logits tied to it.
+        ``"codebook"``: inputs are code vectors of a trainable copy of the
+        codebook plus a learnable mask vector; an MLP head gives the logits.
+    hidden_dim, n_layers, n_heads, ff_dim : int
+        Transformer width, depth, heads and feed-forward width.
+    dropout : float
+        Dropout inside the transformer.
+    p_unconditional : float
+        Probability of replacing a label by the null class during training.
+    """
+
+    def __init__(
+        self,
+        n_tokens: int,
+        codebook: torch.Tensor,
+        n_classes: int,
+        *,
+        prior_input: str = "codebook",
+        hidden_dim: int = 256,
+        n_layers: int = 4,
+        n_heads: int = 2,
+        ff_dim: int = 256,
+        dropout: float = 0.1,
+        p_unconditional: float = 0.2,
+    ):
+        super().__init__()
+        if prior_input not in ("tokens", "codebook"):
+            raise ValueError(f"prior_input must be 'tokens' or 'codebook'; got {prior_input!r}.")
+        if hidden_dim % n_heads:
+            raise ValueError(f"hidden_dim={hidden_dim} must be divisible by n_heads={n_heads}.")
+        codebook = torch.as_tensor(codebook, dtype=torch.float32)
+        self.n_tokens = n_tokens
+        self.codebook_size, code_dim = codebook.shape
+        self.mask_id = self.codebook_size
+        self.n_classes = n_classes
+        self.null_class = n_classes
+        self.prior_input = prior_input
+        self.p_unconditional = p_unconditional
+
+        if prior_input == "tokens":
+            self.token_embedding = nn.Embedding(self.codebook_size + 1, code_dim)
+            with torch.no_grad():
+                self.token_embedding.weight[: self.codebook_size].copy_(codebook)
+            self.output_bias = nn.Parameter(torch.zeros(self.codebook_size))
+        else:
+            self.codes = nn.Parameter(codebook.clone())
+            self.mask_vector = nn.Parameter(torch.randn(code_dim) * codebook.std())
+            self.head = nn.Sequential(
+                nn.Linear(hidden_dim, hidden_dim),
+                nn.GELU(),
+                nn.LayerNorm(hidden_dim),
+                nn.Linear(hidden_dim, self.codebook_size),
+            )
+        self.input_proj = nn.Linear(code_dim, hidden_dim)
+        self.class_embedding = nn.Embedding(n_classes + 1, hidden_dim)
+        self.position_embedding = nn.Parameter(torch.zeros(1, n_tokens + 1, hidden_dim))
+        nn.init.trunc_normal_(self.position_embedding, std=0.02)
+        layer = nn.TransformerEncoderLayer(
+            hidden_dim,
+            n_heads,
+            ff_dim,
+            dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
+        self.transformer = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(hidden_dim)
+        if prior_input == "tokens":
+            self.to_code_dim = nn.Linear(hidden_dim, code_dim)
+
+    # -- logits ----------------------------------------------------------------
+    def _embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        if self.prior_input == "tokens":
+            return self.token_embedding(tokens)
+        vocab = torch.cat([self.codes, self.mask_vector[None]], dim=0)
+        return F.embedding(tokens, vocab)
+
+    def logits(self, tokens: torch.Tensor, class_ids: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, N, K)`` for token ids ``(B, N)`` (mask id ``K``) and classes ``(B,)``."""
+        h = self.input_proj(self._embed_tokens(tokens))
+        h = torch.cat([self.class_embedding(class_ids)[:, None], h], dim=1)
+        h = self.norm(self.transformer(h + self.position_embedding))[:, 1:]
+        if self.prior_input == "tokens":
+            weight = self.token_embedding.weight[: self.codebook_size]
+            return self.to_code_dim(h) @ weight.t() + self.output_bias
+        return self.head(h)
+
+    def guided_logits(
+        self, tokens: torch.Tensor, class_ids: torch.Tensor, guidance_scale: float
+    ) -> torch.Tensor:
+        """Classifier-free guidance: ``l_u + w (l_c - l_u)``; ``w = 1`` is the conditional logits."""
+        conditional = self.logits(tokens, class_ids)
+        if guidance_scale == 1.0:
+            return conditional
+        unconditional = self.logits(tokens, torch.full_like(class_ids, self.null_class))
+        return unconditional + guidance_scale * (conditional - unconditional)
+
+    # -- training ----------------------------------------------------------------
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> PriorOutput:
+        batch, n = tokens.shape
+        device = tokens.device
+        if labels is None:
+            labels = torch.full((batch,), self.null_class, device=device, dtype=torch.long)
+        labels = labels.long()
+        if self.training and self.p_unconditional > 0:
+            drop = torch.rand(batch, generator=generator, device=device) < self.p_unconditional
+            labels = torch.where(drop, torch.full_like(labels, self.null_class), labels)
+        t = torch.rand(batch, generator=generator, device=device)
+        n_mask = torch.ceil(cosine_schedule(t).to(device) * n).clamp(1, n).long()
+        scores = torch.rand(batch, n, generator=generator, device=device)
+        ranks = scores.argsort(dim=1).argsort(dim=1)
+        mask = ranks < n_mask[:, None]
+        inputs = torch.where(mask, torch.full_like(tokens, self.mask_id), tokens)
+        logits = self.logits(inputs, labels)
+        loss = F.cross_entropy(logits[mask], tokens[mask])
+        accuracy = (logits[mask].argmax(-1) == tokens[mask]).float().mean()
+        return PriorOutput(loss=loss, terms={"loss": loss.detach(), "masked_accuracy": accuracy})
+
+    # -- sampling ------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(
+        self,
+        class_ids: torch.Tensor,
+        *,
+        n_iterations: int = 10,
+        choice_temperature: float = 4.0,
+        guidance_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Iterative decoding of ``len(class_ids)`` sequences; returns ids ``(B, N)``.
+
+        Use ``class_ids = null_class`` for unconditional samples. The module's
+        train/eval mode is restored on return.
+        """
+        was_training = self.training
+        self.eval()
+        batch, n = class_ids.shape[0], self.n_tokens
+        device = class_ids.device
+        tokens = torch.full((batch, n), self.mask_id, dtype=torch.long, device=device)
+        for step in range(1, n_iterations + 1):
+            unknown = tokens == self.mask_id
+            logits = self.guided_logits(tokens, class_ids, guidance_scale)
+            sampled = (logits + gumbel_noise(logits.shape, generator, device)).argmax(-1)
+            sampled = torch.where(unknown, sampled, tokens)
+            log_probs = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]
+            anneal = choice_temperature * (1.0 - step / n_iterations)
+            confidence = log_probs + anneal * gumbel_noise(log_probs.shape, generator, device)
+            confidence = torch.where(unknown, confidence, torch.full_like(confidence, math.inf))
+            n_unknown = unknown.sum(dim=1)
+            n_remask = torch.clamp(
+                torch.full_like(n_unknown, n_masked_after_step(step, n_iterations, n)),
+                max=n_unknown - 1,
+            ).clamp(min=0)
+            ranks = confidence.argsort(dim=1).argsort(dim=1)
+            remask = ranks < n_remask[:, None]
+            tokens = torch.where(remask, torch.full_like(sampled, self.mask_id), sampled)
+        self.train(was_training)
+        return tokens
