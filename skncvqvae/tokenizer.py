@@ -332,6 +332,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
 
     @torch.no_grad()
     def _encode_tensor(self, X) -> tuple[torch.Tensor, torch.Tensor]:
+        check_is_fitted(self)
         module = self.net_.module_.eval()
         pooled, indices = [], []
         for xb in self._batches(self._prepare(X)):

@@ -1,0 +1,638 @@
+"""Tests for NCVQVAEGenerator: stages 1 + 2 as a scikit-learn estimator."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from conftest import make_sines, one_torch_thread  # tests/ is on sys.path (rootdir conftest)
+from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
+from skncvqvae.prior import MaskGITPrior
+
+TOK = dict(
+    hidden_dim=8,
+    codebook_dim=8,
+    codebook_size=8,
+    n_resnet_blocks=0,
+    projector_dim=16,
+    max_epochs=3,
+    batch_size=32,
+    device="cpu",
+    random_state=0,
+)
+GEN = dict(hidden_dim=32, n_layers=1, n_heads=2, ff_dim=32, max_epochs=3, device="cpu", random_state=0)
+
+
+def make_gen(tokenizer_params=None, **params) -> NCVQVAEGenerator:
+    tokenizer = NCVQVAETokenizer(**{**TOK, **(tokenizer_params or {})})
+    return NCVQVAEGenerator(tokenizer, **{**GEN, **params})
+
+
+def _fit(estimator, X, y=None):
+    with one_torch_thread():
+        return estimator.fit(X, y)
+
+
+def _imbalanced(n_major=12, n_minor=4, length=32, seed=0):
+    X = make_sines(n=n_major + n_minor, length=length, seed=seed)
+    X[n_major:] += 2.0
+    y = np.array(["major"] * n_major + ["minor"] * n_minor)
+    order = np.random.default_rng(seed).permutation(len(y))
+    return X[order], y[order]
+
+
+# -- fitted generators, shared by the tests of this module ------------------------
+@pytest.fixture(scope="module")
+def unit_gen(unit_test_data):
+    """Conditional generator on UnitTest: 3D input, string labels '1' and '2'."""
+    X, y = unit_test_data
+    return _fit(make_gen(), X, y)
+
+
+@pytest.fixture(scope="module")
+def int_gen_2d(unit_test_data):
+    """Conditional generator on the 2D view of UnitTest with integer labels 1 and 2."""
+    X, y = unit_test_data
+    return _fit(make_gen(), X[:, 0, :], y.astype(np.int64))
+
+
+@pytest.fixture(scope="module")
+def motions_gen(basic_motions_data):
+    X, y = basic_motions_data
+    return _fit(make_gen(), X, y)
+
+
+@pytest.fixture(scope="module")
+def uncond_gen(unit_test_data):
+    return _fit(make_gen(), unit_test_data[0])
+
+
+@pytest.fixture(scope="module")
+def resampled():
+    """``fit_resample`` on 12 'major' vs 4 'minor' series."""
+    X, y = _imbalanced()
+    gen = make_gen()
+    with one_torch_thread():
+        X_res, y_res = gen.fit_resample(X, y)
+    return gen, X, y, X_res, y_res
+
+
+# -- fitted attributes -----------------------------------------------------------------
+def test_fitted_attributes(unit_gen, unit_test_data):
+    X, y = unit_test_data
+    assert list(unit_gen.classes_) == ["1", "2"]
+    assert list(unit_gen.class_counts_) == [10, 10]
+    assert unit_gen.n_channels_ == 1 and unit_gen.n_timepoints_ == 24
+    assert isinstance(unit_gen.tokenizer_, NCVQVAETokenizer)
+    module = unit_gen.net_.module_
+    assert isinstance(module, MaskGITPrior)
+    assert module.n_classes == 2
+    assert module.prior_input == "codebook"
+    assert module.n_tokens == int(np.prod(unit_gen.tokenizer_.token_shape_))
+    assert len(unit_gen.history_) == GEN["max_epochs"]
+    for epoch in unit_gen.history_:
+        assert set(epoch) == {"loss", "masked_accuracy"}
+        assert np.isfinite(epoch["loss"])
+        assert 0.0 <= epoch["masked_accuracy"] <= 1.0
+    # parameters are stored unchanged
+    assert unit_gen.get_params()["hidden_dim"] == 32
+    assert unit_gen.tokenizer.max_epochs == 3
+
+
+def test_codebook_prior_starts_from_tokenizer_codebook(unit_test_data):
+    X, y = unit_test_data
+    gen = _fit(make_gen(max_epochs=1, lr=1e-12), X, y)
+    codebook = gen.tokenizer_.net_.module_.quantizer.embed.detach().cpu()
+    torch.testing.assert_close(gen.net_.module_.codes.detach().cpu(), codebook, atol=1e-6, rtol=1e-5)
+
+
+def test_tokens_prior_input(unit_test_data):
+    X, y = unit_test_data
+    gen = _fit(make_gen(prior_input="tokens"), X, y)
+    assert gen.net_.module_.prior_input == "tokens"
+    X_new, y_new = gen.sample(6, random_state=0)
+    assert X_new.shape == (6, 1, 24)
+    assert np.isfinite(X_new).all()
+    assert set(y_new) <= {"1", "2"}
+
+
+# -- sample: shapes and labels -------------------------------------------------------------
+def test_sample_shape_univariate(unit_gen):
+    X_new, y_new = unit_gen.sample(5)
+    assert X_new.shape == (5, 1, 24)
+    assert X_new.dtype == np.float64
+    assert np.isfinite(X_new).all()
+    assert y_new.shape == (5,)
+    assert y_new.dtype == np.asarray(["1"]).dtype
+    assert set(y_new) <= {"1", "2"}
+
+
+def test_sample_default_is_one(unit_gen):
+    X_new, y_new = unit_gen.sample()
+    assert X_new.shape == (1, 1, 24) and y_new.shape == (1,)
+
+
+def test_sample_2d_input_gives_3d_output_and_int_labels(int_gen_2d):
+    X_new, y_new = int_gen_2d.sample(4, y=2)
+    assert X_new.shape == (4, 1, 24)
+    assert y_new.dtype.kind == "i"
+    assert y_new.tolist() == [2, 2, 2, 2]
+    X_new, y_new = int_gen_2d.sample(y=[1, 2, 2])
+    assert y_new.tolist() == [1, 2, 2] and y_new.dtype.kind == "i"
+
+
+def test_sample_multivariate(motions_gen, basic_motions_data):
+    X, y = basic_motions_data
+    X_new, y_new = motions_gen.sample(5)
+    assert X_new.shape == (5, 6, 100)
+    assert np.isfinite(X_new).all()
+    assert set(y_new) <= set(np.unique(y))
+    label = np.unique(y)[0]
+    X_new, y_new = motions_gen.sample(3, y=label)
+    assert X_new.shape == (3, 6, 100)
+    assert list(y_new) == [label] * 3
+
+
+def test_sample_single_label(unit_gen):
+    X_new, y_new = unit_gen.sample(7, y="2")
+    assert X_new.shape == (7, 1, 24)
+    assert y_new.tolist() == ["2"] * 7
+    assert y_new.dtype == np.asarray(["2"]).dtype
+
+
+def test_sample_label_array_ignores_n_samples(unit_gen):
+    labels = ["2", "1", "2"]
+    X_new, y_new = unit_gen.sample(50, y=labels)
+    assert X_new.shape == (3, 1, 24)
+    assert y_new.tolist() == labels
+    X_new, y_new = unit_gen.sample(y=np.array(["1"]))
+    assert X_new.shape == (1, 1, 24) and y_new.tolist() == ["1"]
+
+
+@pytest.mark.parametrize("bad", ["3", ["1", "3"], ["1", "bogus"], ["12"]])
+def test_sample_unknown_label_raises_and_names_it(unit_gen, bad):
+    name = bad if isinstance(bad, str) else bad[-1]
+    with pytest.raises(ValueError, match=f"'{name}'"):
+        unit_gen.sample(3, y=bad)
+
+
+def test_sample_unknown_int_label(int_gen_2d):
+    with pytest.raises(ValueError, match="5"):
+        int_gen_2d.sample(2, y=5)
+    with pytest.raises(ValueError, match="7"):
+        int_gen_2d.sample(y=[1, 7])
+
+
+def test_sample_empty_label_array_raises(unit_gen):
+    with pytest.raises(ValueError):
+        unit_gen.sample(y=[])
+
+
+@pytest.mark.parametrize("n_samples", [0, -1, 2.5, "3", None, True])
+def test_sample_bad_n_samples(unit_gen, n_samples):
+    with pytest.raises(ValueError, match="n_samples"):
+        unit_gen.sample(n_samples)
+
+
+def test_sample_numpy_int_n_samples(unit_gen):
+    X_new, _ = unit_gen.sample(np.int64(3))
+    assert X_new.shape == (3, 1, 24)
+
+
+def test_sample_in_batches(unit_gen):
+    gen = copy.deepcopy(unit_gen).set_params(batch_size=4)
+    X_new, y_new = gen.sample(10, y=["1"] * 5 + ["2"] * 5)
+    assert X_new.shape == (10, 1, 24)
+    assert np.isfinite(X_new).all()
+    assert y_new.tolist() == ["1"] * 5 + ["2"] * 5
+
+
+def test_y_none_draws_training_proportions(resampled):
+    gen = resampled[0]
+    assert dict(zip(gen.classes_, gen.class_counts_)) == {"major": 12, "minor": 4}
+    _, y_new = gen.sample(400, random_state=0)
+    share = np.mean(y_new == "major")
+    assert 0.68 < share < 0.82  # expected 0.75, sd 0.022
+    assert set(y_new) == {"major", "minor"}
+
+
+def test_unconditional_fit(uncond_gen):
+    assert uncond_gen.classes_ is None
+    assert uncond_gen.class_counts_ is None
+    assert uncond_gen.net_.module_.n_classes == 0
+    X_new, y_new = uncond_gen.sample(4)
+    assert X_new.shape == (4, 1, 24)
+    assert y_new is None
+    with pytest.raises(ValueError, match="without labels"):
+        uncond_gen.sample(2, y="1")
+    with pytest.raises(ValueError, match="without labels"):
+        uncond_gen.sample(y=["1", "2"])
+
+
+def test_guidance_scale_changes_samples(unit_gen):
+    X_ref, _ = unit_gen.sample(6, y="1", random_state=3)
+    gen = copy.deepcopy(unit_gen).set_params(guidance_scale=3.0)
+    X_new, y_new = gen.sample(6, y="1", random_state=3)
+    assert X_new.shape == X_ref.shape and np.isfinite(X_new).all()
+    assert y_new.tolist() == ["1"] * 6
+    assert not np.array_equal(X_new, X_ref)
+
+
+# -- determinism ------------------------------------------------------------------------------
+def test_sample_deterministic_for_random_state(unit_gen):
+    a, ya = unit_gen.sample(8, random_state=1)
+    b, yb = unit_gen.sample(8, random_state=1)
+    c, yc = unit_gen.sample(8, random_state=2)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ya, yb)
+    assert not np.array_equal(a, c)
+    # random_state=None uses the seed fixed at fit time: repeated calls agree
+    d, _ = unit_gen.sample(8)
+    e, _ = unit_gen.sample(8)
+    np.testing.assert_array_equal(d, e)
+
+
+def test_sample_accepts_random_state_instances(unit_gen):
+    a, _ = unit_gen.sample(4, random_state=np.random.RandomState(0))
+    b, _ = unit_gen.sample(4, random_state=np.random.RandomState(0))
+    np.testing.assert_array_equal(a, b)
+    c, _ = unit_gen.sample(4, random_state=np.random.default_rng(5))
+    assert c.shape == (4, 1, 24)
+
+
+def _rng_states():
+    return torch.get_rng_state().clone(), np.random.get_state()
+
+
+def _assert_same_rng_states(before, after):
+    assert torch.equal(before[0], after[0]), "torch's global RNG state changed"
+    np_before, np_after = before[1], after[1]
+    assert np_before[0] == np_after[0]
+    np.testing.assert_array_equal(np_before[1], np_after[1], err_msg="numpy's global RNG state changed")
+    assert np_before[2:] == np_after[2:]
+
+
+def test_refit_with_same_random_state_is_identical_and_leaves_global_rng(unit_gen, unit_test_data):
+    X, y = unit_test_data
+    torch.manual_seed(1234)
+    np.random.seed(1234)
+    before = _rng_states()
+    gen = _fit(make_gen(), X, y)
+    _assert_same_rng_states(before, _rng_states())
+    a, ya = gen.sample(8, random_state=4)
+    gen.sample(3)
+    _assert_same_rng_states(before, _rng_states())
+    b, yb = unit_gen.sample(8, random_state=4)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ya, yb)
+    assert gen.history_ == unit_gen.history_
+    # the default sample seed is also fixed by random_state
+    np.testing.assert_array_equal(gen.sample(5)[0], unit_gen.sample(5)[0])
+
+
+def test_different_random_state_gives_different_model(unit_gen, unit_test_data):
+    X, y = unit_test_data
+    gen = _fit(make_gen(random_state=1), X, y)
+    assert gen.history_ != unit_gen.history_
+    assert not np.array_equal(gen.sample(8, random_state=0)[0], unit_gen.sample(8, random_state=0)[0])
+
+
+def test_random_state_none_tokenizer_gets_seed_from_generator(unit_test_data):
+    X, y = unit_test_data
+    gens = [
+        _fit(make_gen(tokenizer_params=dict(random_state=None), max_epochs=1), X, y)
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(gens[0].sample(4, random_state=0)[0], gens[1].sample(4, random_state=0)[0])
+
+
+# -- data space ----------------------------------------------------------------------------------
+def test_samples_are_in_data_space():
+    X = make_sines(n=20, length=32) * 1000.0 + 5000.0
+    gen = make_gen(tokenizer_params=dict(max_epochs=10, batch_size=4, lr=1e-2))
+    _fit(gen, X)
+    X_new, _ = gen.sample(100, random_state=0)
+    real_mean, real_std = X.mean(), X.std()
+    assert abs(X_new.mean() - real_mean) < 0.25 * real_std
+    assert real_std / 5 < X_new.std() < real_std * 5
+    np.testing.assert_allclose(gen.tokenizer_.mean_, X.mean(axis=(0, 2)), rtol=1e-4)
+
+
+# -- class conditioning ----------------------------------------------------------------------------
+def _two_class_data(n=60, length=64, seed=0):
+    """Class A: a sine of period 10 around +1.5; class B: a square wave around -1.5."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    y = np.array(["A", "B"] * (n // 2))
+    X = np.empty((n, 1, length))
+    for i, label in enumerate(y):
+        phase = rng.uniform(0, 2 * np.pi)
+        if label == "A":
+            X[i, 0] = np.sin(2 * np.pi * t / 10 + phase) + 1.5
+        else:
+            X[i, 0] = np.sign(np.sin(2 * np.pi * t / 32 + phase)) - 1.5
+    return X + 0.2 * rng.standard_normal(X.shape), y
+
+
+@pytest.mark.slow
+def test_class_conditional_samples_are_recognised():
+    # Budget measured on the 2-core machine: tokenizer 15 epochs and prior 100
+    # epochs give 0.9-1.0 accuracy over fit seeds 0-3 (10 and 50 epochs: ~0.9,
+    # 5 and 20: chance); the fit takes ~5-10 s.
+    X, y = _two_class_data()
+    X_test, y_test = _two_class_data(seed=1)
+    classifier = LogisticRegression(max_iter=1000).fit(X.reshape(len(X), -1), y)
+    assert classifier.score(X_test.reshape(len(X_test), -1), y_test) == 1.0
+    gen = make_gen(tokenizer_params=dict(max_epochs=15), max_epochs=100)
+    _fit(gen, X, y)
+    labels = np.array(["A", "B"] * 20)
+    X_new, y_new = gen.sample(y=labels, random_state=0)
+    np.testing.assert_array_equal(y_new, labels)
+    accuracy = classifier.score(X_new.reshape(len(X_new), -1), labels)
+    assert accuracy > 0.8, accuracy
+    # y=None: labels drawn from the (balanced) training classes, samples match them
+    X_new, y_new = gen.sample(40, random_state=1)
+    assert 10 < np.sum(y_new == "A") < 30
+    assert classifier.score(X_new.reshape(len(X_new), -1), y_new) > 0.8
+
+
+# -- fit_resample ------------------------------------------------------------------------------------
+def test_fit_resample_balances(resampled):
+    gen, X, y, X_res, y_res = resampled
+    labels, counts = np.unique(y_res, return_counts=True)
+    assert dict(zip(labels, counts)) == {"major": 12, "minor": 12}
+    assert X_res.shape == (24, 1, 32)
+    assert X_res.dtype == np.float64
+    np.testing.assert_array_equal(X_res[: len(X)], X.astype(np.float64))
+    np.testing.assert_array_equal(y_res[: len(y)], y)
+    assert y_res.dtype == y.dtype
+    assert y_res[len(y):].tolist() == ["minor"] * 8
+    assert np.isfinite(X_res).all()
+    assert hasattr(gen, "net_")  # fit_resample leaves the generator fitted
+
+
+def test_fit_resample_2d_float32_input():
+    X, y = _imbalanced()
+    X2 = X[:, 0, :].astype(np.float32)
+    X_res, y_res = _fit_resample(make_gen(max_epochs=1), X2, y)
+    assert X_res.shape == (24, 1, 32)
+    np.testing.assert_array_equal(X_res[:16, 0, :], X2.astype(np.float64))
+
+
+def _fit_resample(gen, X, y, **kwargs):
+    with one_torch_thread():
+        return gen.fit_resample(X, y, **kwargs)
+
+
+def test_fit_resample_dict_strategy():
+    X, y = _imbalanced()
+    y_int = (y == "minor").astype(np.int64)  # 0: 12 cases, 1: 4 cases
+    X_res, y_res = _fit_resample(make_gen(max_epochs=1), X, y_int, sampling_strategy={0: 15, 1: 6})
+    assert np.bincount(y_res).tolist() == [15, 6]
+    assert y_res.dtype == y_int.dtype
+    np.testing.assert_array_equal(X_res[:16], X)
+    np.testing.assert_array_equal(y_res[:16], y_int)
+    assert y_res[16:].tolist() == [0, 0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("strategy", ["all", "not majority"])
+def test_fit_resample_string_strategies(strategy):
+    X, y = _imbalanced()
+    X_res, y_res = _fit_resample(make_gen(max_epochs=1), X, y, sampling_strategy=strategy)
+    labels, counts = np.unique(y_res, return_counts=True)
+    assert dict(zip(labels, counts)) == {"major": 12, "minor": 12}
+
+
+def test_fit_resample_balanced_input_adds_nothing():
+    X, y = _imbalanced(n_major=6, n_minor=6)
+    X_res, y_res = _fit_resample(make_gen(max_epochs=1), X, y)
+    np.testing.assert_array_equal(X_res, X)
+    np.testing.assert_array_equal(y_res, y)
+
+
+@pytest.mark.parametrize(
+    "strategy, match",
+    [({"minor": 2}, "minor"), ({"other": 20}, "other"), ("bogus", "sampling_strategy")],
+)
+def test_fit_resample_bad_strategy(strategy, match):
+    X, y = _imbalanced()
+    with pytest.raises(ValueError, match=match):
+        _fit_resample(make_gen(max_epochs=1), X, y, sampling_strategy=strategy)
+
+
+def test_fit_resample_needs_y(unit_test_data):
+    with pytest.raises(ValueError, match="labels"):
+        make_gen().fit_resample(unit_test_data[0], None)
+
+
+# -- reuse of a fitted tokenizer -----------------------------------------------------------------------
+def _state(tokenizer):
+    return {k: v.clone() for k, v in tokenizer.net_.module_.state_dict().items()}
+
+
+def _assert_same_state(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_reuse_fitted_tokenizer(fitted_copy, unit_test_data):
+    X, y = unit_test_data
+    net = fitted_copy.net_
+    state = _state(fitted_copy)
+    history = copy.deepcopy(fitted_copy.history_)
+    gen = _fit(NCVQVAEGenerator(fitted_copy, refit_tokenizer=False, **GEN), X, y)
+    assert gen.tokenizer_ is fitted_copy
+    assert gen.tokenizer_.net_ is net
+    _assert_same_state(state, _state(fitted_copy))
+    assert fitted_copy.history_ == history
+    X_new, _ = gen.sample(3)
+    assert X_new.shape == (3, 1, 24)
+
+
+def test_reuse_fitted_tokenizer_wrong_shape_raises(fitted_copy):
+    X = make_sines(n=10, length=32)
+    with pytest.raises(ValueError, match="32"):
+        _fit(NCVQVAEGenerator(fitted_copy, refit_tokenizer=False, **GEN), X)
+
+
+def test_refit_tokenizer_clones_fitted_tokenizer(fitted_copy, unit_test_data):
+    X, y = unit_test_data
+    state = _state(fitted_copy)
+    net = fitted_copy.net_
+    gen = _fit(NCVQVAEGenerator(fitted_copy, refit_tokenizer=True, **{**GEN, "max_epochs": 1}), X, y)
+    assert gen.tokenizer_ is not fitted_copy
+    assert fitted_copy.net_ is net
+    _assert_same_state(state, _state(fitted_copy))
+    assert gen.tokenizer_.get_params() == fitted_copy.get_params()
+
+
+@pytest.mark.parametrize("refit_tokenizer", [True, False])
+def test_unfitted_tokenizer_is_cloned(unit_test_data, refit_tokenizer):
+    X, y = unit_test_data
+    tokenizer = NCVQVAETokenizer(**{**TOK, "max_epochs": 1})
+    params = tokenizer.get_params()
+    gen = _fit(NCVQVAEGenerator(tokenizer, refit_tokenizer=refit_tokenizer, **{**GEN, "max_epochs": 1}), X, y)
+    assert gen.tokenizer_ is not tokenizer
+    assert hasattr(gen.tokenizer_, "net_")
+    assert not hasattr(tokenizer, "net_")
+    assert tokenizer.get_params() == params
+    assert gen.tokenizer is tokenizer
+
+
+# -- clone, persistence, model selection -------------------------------------------------------------------
+def test_clone(unit_gen):
+    cloned = clone(unit_gen)
+    assert not hasattr(cloned, "net_")
+    assert cloned.tokenizer is not unit_gen.tokenizer
+    assert not hasattr(cloned.tokenizer, "net_")
+    assert cloned.get_params(deep=False).keys() == unit_gen.get_params(deep=False).keys()
+    for key, value in unit_gen.get_params(deep=False).items():
+        if key != "tokenizer":
+            assert cloned.get_params(deep=False)[key] == value
+    assert cloned.tokenizer.get_params() == unit_gen.tokenizer.get_params()
+    with pytest.raises(NotFittedError):
+        cloned.sample(2)
+
+
+def test_pickle_round_trip(unit_gen):
+    restored = pickle.loads(pickle.dumps(unit_gen))
+    a, ya = unit_gen.sample(6, random_state=7)
+    b, yb = restored.sample(6, random_state=7)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ya, yb)
+    np.testing.assert_array_equal(unit_gen.sample(3)[0], restored.sample(3)[0])
+
+
+def test_joblib_round_trip(unit_gen, tmp_path):
+    path = tmp_path / "gen.joblib"
+    joblib.dump(unit_gen, path)
+    restored = joblib.load(path)
+    a, ya = unit_gen.sample(6, y="2", random_state=8)
+    b, yb = restored.sample(6, y="2", random_state=8)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ya, yb)
+
+
+@pytest.mark.parametrize("with_y", [False, True])
+def test_grid_search(unit_test_data, with_y):
+    X, y = unit_test_data
+    order = np.random.default_rng(0).permutation(len(X))  # both classes in each fold
+    X, y = X[order], y[order]
+    search = GridSearchCV(make_gen(max_epochs=1), {"n_iterations": [2, 4]}, cv=2)
+    with one_torch_thread():
+        search.fit(X, y) if with_y else search.fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 2 and np.isfinite(scores).all()
+    assert np.isfinite(search.best_score_) and search.best_score_ <= 0
+    assert search.best_params_["n_iterations"] in (2, 4)
+    assert hasattr(search.best_estimator_, "net_")
+    assert (search.best_estimator_.classes_ is not None) == with_y
+
+
+# -- score ---------------------------------------------------------------------------------------------------
+def test_score(unit_gen, unit_test_data):
+    X, y = unit_test_data
+    first = unit_gen.score(X)
+    assert isinstance(first, float)
+    assert np.isfinite(first) and first <= 0
+    assert unit_gen.score(X) == first
+    with_labels = unit_gen.score(X, y)
+    assert np.isfinite(with_labels) and with_labels <= 0
+    assert unit_gen.score(X, y) == with_labels
+    # unseen labels fall back to the training proportions
+    assert np.isfinite(unit_gen.score(X, np.array(["x"] * len(X))))
+
+
+def test_score_accepts_2d(unit_gen, unit_test_data):
+    X, _ = unit_test_data
+    assert unit_gen.score(X[:, 0, :]) == unit_gen.score(X)
+
+
+def test_score_shape_mismatch(unit_gen, unit_test_data):
+    X, _ = unit_test_data
+    with pytest.raises(ValueError, match="length"):
+        unit_gen.score(X[:, :, :20])
+    with pytest.raises(ValueError, match="channel"):
+        unit_gen.score(np.concatenate([X, X], axis=1))
+
+
+# -- errors -------------------------------------------------------------------------------------------------------
+def test_not_fitted():
+    gen = make_gen()
+    with pytest.raises(NotFittedError):
+        gen.sample(2)
+    with pytest.raises(NotFittedError):
+        gen.score(np.zeros((4, 1, 24)))
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.full((10, 1, 24), np.nan),
+        np.where(np.arange(24) == 3, np.inf, 1.0)[None, None].repeat(10, 0),
+        np.zeros(24),
+        np.zeros((10, 1, 1, 24)),
+        np.zeros((0, 1, 24)),
+        np.array([["a"] * 24] * 10),
+    ],
+    ids=["nan", "inf", "1d", "4d", "empty", "strings"],
+)
+def test_bad_X(X):
+    gen = make_gen()
+    with pytest.raises(ValueError):
+        gen.fit(X, None)
+    assert not hasattr(gen, "net_")
+
+
+def test_nan_in_one_value(unit_test_data):
+    X, y = unit_test_data
+    X = X.copy()
+    X[3, 0, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        make_gen().fit(X, y)
+
+
+def test_y_length_mismatch(unit_test_data):
+    X, y = unit_test_data
+    with pytest.raises(ValueError, match="labels"):
+        make_gen().fit(X, y[:-1])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(prior_input="bogus"),
+        dict(n_iterations=0),
+        dict(max_epochs=0),
+        dict(p_unconditional=1.5),
+        dict(lr=0.0),
+        dict(tokenizer="not a tokenizer"),
+    ],
+)
+def test_invalid_parameters(unit_test_data, params):
+    X, y = unit_test_data
+    if "tokenizer" in params:
+        gen = NCVQVAEGenerator(params["tokenizer"], **GEN)
+    else:
+        gen = make_gen(**params)
+    with pytest.raises(InvalidParameterError):
+        gen.fit(X, y)
+    assert not hasattr(gen, "net_")
+    assert issubclass(InvalidParameterError, ValueError)
+
+
+def test_hidden_dim_not_divisible_by_heads(unit_test_data):
+    X, y = unit_test_data
+    with pytest.raises(ValueError, match="divisible"):
+        _fit(make_gen(hidden_dim=30, n_heads=4, max_epochs=1), X, y)

@@ -1,0 +1,406 @@
+"""Tests for skncvqvae.prior: the stage-2 MaskGIT prior as a torch module."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from skncvqvae.prior import (
+    PRIOR_TERMS,
+    MaskGITPrior,
+    PriorOutput,
+    cosine_schedule,
+    gumbel_noise,
+    n_masked_after_step,
+)
+
+K = 8  # codebook size; the mask id is K
+D = 8  # code dimension
+SMALL = dict(hidden_dim=32, n_layers=1, n_heads=2, ff_dim=32)
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def _codebook(seed=0):
+    return torch.randn(K, D, generator=_gen(seed))
+
+
+def _prior(n_tokens=12, n_classes=2, prior_input="codebook", seed=0, **kwargs):
+    torch.manual_seed(seed)
+    return MaskGITPrior(n_tokens, _codebook(seed), n_classes, prior_input=prior_input, **{**SMALL, **kwargs})
+
+
+def _toy_tokens(n_per_class=16, n_tokens=12):
+    """Class 0 -> every token 1; class 1 -> every token 2."""
+    labels = torch.tensor([0] * n_per_class + [1] * n_per_class)
+    tokens = (labels + 1)[:, None].expand(-1, n_tokens).contiguous()
+    return tokens, labels
+
+
+def _train(prior, n_steps=50, lr=1e-2, seed=0):
+    tokens, labels = _toy_tokens(n_tokens=prior.n_tokens)
+    optimiser = torch.optim.AdamW(prior.parameters(), lr=lr)
+    generator = _gen(seed)
+    losses = []
+    prior.train()
+    for _ in range(n_steps):
+        out = prior(tokens, labels, generator=generator)
+        optimiser.zero_grad()
+        out.loss.backward()
+        optimiser.step()
+        losses.append(out.loss.item())
+    return losses
+
+
+@pytest.fixture(scope="module", params=["tokens", "codebook"])
+def trained(request):
+    """A tiny prior of each input variant trained on the class-dependent toy data."""
+    prior = _prior(prior_input=request.param, dropout=0.0, p_unconditional=0.2)
+    losses = _train(prior, n_steps=50)
+    return prior, losses
+
+
+# -- pure helpers ------------------------------------------------------------------
+def test_cosine_schedule_endpoints_and_monotone():
+    assert float(cosine_schedule(0.0)) == pytest.approx(1.0)
+    assert float(cosine_schedule(1.0)) == pytest.approx(0.0, abs=1e-6)
+    assert float(cosine_schedule(0.5)) == pytest.approx(math.cos(math.pi / 4), rel=1e-6)
+    values = cosine_schedule(torch.linspace(0, 1, 101))
+    assert values.shape == (101,)
+    assert torch.all(values[1:] < values[:-1])
+    assert torch.all((values >= -1e-6) & (values <= 1 + 1e-6))
+
+
+@pytest.mark.parametrize("n_iterations, n_tokens", [(10, 40), (10, 30), (1, 5), (7, 1), (12, 100)])
+def test_n_masked_after_step_reaches_zero_and_decreases(n_iterations, n_tokens):
+    counts = [n_masked_after_step(s, n_iterations, n_tokens) for s in range(1, n_iterations + 1)]
+    assert counts[-1] == 0
+    assert all(0 <= c <= n_tokens for c in counts)
+    assert all(b <= a for a, b in zip(counts, counts[1:]))
+    for step, count in enumerate(counts, start=1):
+        expected = math.floor(math.cos(math.pi / 2 * step / n_iterations) * n_tokens + 1e-6)
+        assert count == max(expected, 0)
+
+
+def test_n_masked_after_step_exact_values():
+    # floor(cos(pi s / 20) * 40) for s = 1..10
+    assert [n_masked_after_step(s, 10, 40) for s in range(1, 11)] == [39, 38, 35, 32, 28, 23, 18, 12, 6, 0]
+
+
+def test_gumbel_noise_is_seeded_and_gumbel_distributed():
+    a = gumbel_noise((20000,), _gen(3), "cpu")
+    b = gumbel_noise((20000,), _gen(3), "cpu")
+    c = gumbel_noise((20000,), _gen(4), "cpu")
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert torch.isfinite(a).all()
+    # standard Gumbel: mean = Euler-Mascheroni constant, variance = pi^2 / 6
+    assert a.mean().item() == pytest.approx(0.5772, abs=0.05)
+    assert a.var().item() == pytest.approx(math.pi**2 / 6, rel=0.1)
+
+
+# -- construction --------------------------------------------------------------------
+def test_invalid_prior_input_raises():
+    with pytest.raises(ValueError, match="prior_input"):
+        MaskGITPrior(12, _codebook(), 2, prior_input="bogus", **SMALL)
+
+
+def test_hidden_dim_not_divisible_by_heads_raises():
+    with pytest.raises(ValueError, match="divisible"):
+        MaskGITPrior(12, _codebook(), 2, hidden_dim=30, n_heads=4, n_layers=1, ff_dim=32)
+
+
+def test_class_embedding_has_null_class():
+    prior = _prior(n_classes=3)
+    assert prior.null_class == 3
+    assert prior.class_embedding.num_embeddings == 4
+    assert prior.mask_id == K
+    unconditional = _prior(n_classes=0)
+    assert unconditional.null_class == 0
+    assert unconditional.class_embedding.num_embeddings == 1
+
+
+def test_tokens_variant_embedding_initialised_from_codebook_and_logits_tied():
+    prior = _prior(prior_input="tokens").eval()
+    codebook = _codebook()
+    assert prior.token_embedding.num_embeddings == K + 1
+    assert torch.equal(prior.token_embedding.weight[:K].detach(), codebook)
+    # fully masked input reads only the mask row, so rows 0..K-1 act on the
+    # logits through the tied output projection alone
+    tokens = torch.full((3, 12), prior.mask_id)
+    classes = torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        before = prior.logits(tokens, classes)
+        prior.token_embedding.weight[5] += 1.0
+        after = prior.logits(tokens, classes)
+    assert before.shape == (3, 12, K)
+    changed = (after - before).abs().amax(dim=(0, 1))
+    assert changed[5] > 1e-4
+    assert torch.all(changed[torch.arange(K) != 5] < 1e-6)
+
+
+def test_codebook_variant_codes_copied_and_trained():
+    codebook = _codebook()
+    prior = _prior(prior_input="codebook")
+    assert isinstance(prior.codes, torch.nn.Parameter)
+    assert torch.equal(prior.codes.detach(), codebook)
+    assert prior.codes.data_ptr() != codebook.data_ptr()
+    assert isinstance(prior.mask_vector, torch.nn.Parameter)
+    tokens, labels = _toy_tokens()
+    prior.train()
+    prior(tokens, labels, generator=_gen()).loss.backward()
+    assert prior.codes.grad is not None
+    assert prior.codes.grad.abs().sum() > 0
+    assert prior.mask_vector.grad is not None and prior.mask_vector.grad.abs().sum() > 0
+
+
+def test_codebook_variant_fine_tunes_a_copy(trained):
+    prior, _ = trained
+    if prior.prior_input != "codebook":
+        pytest.skip("codebook variant only")
+    assert not torch.equal(prior.codes.detach(), _codebook())
+
+
+# -- logits and guidance ---------------------------------------------------------------
+@pytest.mark.parametrize("prior_input", ["tokens", "codebook"])
+def test_logits_shape(prior_input):
+    prior = _prior(prior_input=prior_input).eval()
+    tokens = torch.randint(0, K + 1, (4, 12), generator=_gen())
+    logits = prior.logits(tokens, torch.tensor([0, 1, 2, 0]))
+    assert logits.shape == (4, 12, K)
+    assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("prior_input", ["tokens", "codebook"])
+def test_class_changes_logits(prior_input):
+    prior = _prior(prior_input=prior_input).eval()
+    with torch.no_grad():
+        prior.class_embedding.weight.normal_()
+        tokens = torch.full((1, 12), prior.mask_id)
+        a = prior.logits(tokens, torch.tensor([0]))
+        b = prior.logits(tokens, torch.tensor([1]))
+    assert not torch.allclose(a, b)
+
+
+def test_guidance_scale_one_is_conditional_logits():
+    prior = _prior().eval()
+    with torch.no_grad():
+        prior.class_embedding.weight.normal_()
+    tokens = torch.randint(0, K + 1, (4, 12), generator=_gen(1))
+    classes = torch.tensor([0, 1, 0, 1])
+    with torch.no_grad():
+        assert torch.equal(prior.guided_logits(tokens, classes, 1.0), prior.logits(tokens, classes))
+
+
+@pytest.mark.parametrize("w", [0.0, 0.5, 2.0, 3.5])
+def test_guided_logits_formula(w):
+    prior = _prior().eval()
+    with torch.no_grad():
+        prior.class_embedding.weight.normal_()
+    tokens = torch.randint(0, K + 1, (4, 12), generator=_gen(2))
+    classes = torch.tensor([0, 1, 0, 1])
+    with torch.no_grad():
+        l_c = prior.logits(tokens, classes)
+        l_u = prior.logits(tokens, torch.full_like(classes, prior.null_class))
+        guided = prior.guided_logits(tokens, classes, w)
+    assert not torch.allclose(l_c, l_u)
+    torch.testing.assert_close(guided, l_u + w * (l_c - l_u), rtol=1e-5, atol=1e-5)
+    if w == 0.0:
+        torch.testing.assert_close(guided, l_u)
+
+
+# -- training ------------------------------------------------------------------------------
+@pytest.mark.parametrize("prior_input", ["tokens", "codebook"])
+def test_forward_output(prior_input):
+    prior = _prior(prior_input=prior_input).train()
+    tokens = torch.randint(0, K, (8, 12), generator=_gen())
+    out = prior(tokens, torch.tensor([0, 1] * 4), generator=_gen())
+    assert isinstance(out, PriorOutput)
+    assert set(out.terms) == set(PRIOR_TERMS)
+    assert out.loss.ndim == 0 and torch.isfinite(out.loss) and out.loss.requires_grad
+    assert out.terms["loss"].item() == pytest.approx(out.loss.item())
+    for value in out.terms.values():
+        assert not value.requires_grad
+    acc = out.terms["masked_accuracy"].item()
+    assert 0.0 <= acc <= 1.0
+    # roughly log K at initialisation
+    assert 0.2 * math.log(K) < out.loss.item() < 5 * math.log(K)
+
+
+def test_forward_without_labels_and_seeded():
+    prior = _prior(n_classes=0).train()
+    tokens = torch.randint(0, K, (8, 12), generator=_gen())
+    torch.manual_seed(0)
+    a = prior(tokens, generator=_gen(5)).loss
+    torch.manual_seed(0)
+    b = prior(tokens, generator=_gen(5)).loss
+    assert torch.isfinite(a)
+    assert a.item() == b.item()
+    prior.eval()
+    c = prior(tokens, generator=_gen(5)).loss
+    d = prior(tokens, generator=_gen(6)).loss
+    assert c.item() != d.item()  # the mask comes from the generator
+
+
+def test_forward_uses_the_generator_not_global_rng():
+    prior = _prior().eval()
+    tokens = torch.randint(0, K, (8, 12), generator=_gen())
+    labels = torch.tensor([0, 1] * 4)
+    torch.manual_seed(1)
+    a = prior(tokens, labels, generator=_gen(7)).loss.item()
+    torch.manual_seed(2)
+    b = prior(tokens, labels, generator=_gen(7)).loss.item()
+    assert a == b
+
+
+def test_training_loss_falls(trained):
+    prior, losses = trained
+    assert all(math.isfinite(v) for v in losses)
+    assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_trained_prior_predicts_class_tokens(trained):
+    prior, _ = trained
+    prior.eval()
+    tokens = torch.full((2, prior.n_tokens), prior.mask_id)
+    with torch.no_grad():
+        logits = prior.logits(tokens, torch.tensor([0, 1]))
+    assert torch.all(logits[0].argmax(-1) == 1)
+    assert torch.all(logits[1].argmax(-1) == 2)
+
+
+def test_class_conditional_generation(trained):
+    prior, _ = trained
+    classes = torch.tensor([0] * 10 + [1] * 10)
+    out = prior.generate(classes, n_iterations=6, generator=_gen(0))
+    assert out.shape == (20, prior.n_tokens)
+    assert (out[:10] == 1).float().mean() > 0.8
+    assert (out[10:] == 2).float().mean() > 0.8
+
+
+# -- sampling -----------------------------------------------------------------------------
+def _record_mask_counts(prior, monkeypatch):
+    """Patch ``guided_logits`` on the instance to record its inputs at each call."""
+    calls = []
+    original = prior.guided_logits
+
+    def recording(tokens, class_ids, guidance_scale):
+        calls.append(tokens.clone())
+        return original(tokens, class_ids, guidance_scale)
+
+    monkeypatch.setattr(prior, "guided_logits", recording)
+    return calls
+
+
+@pytest.mark.parametrize("prior_input", ["tokens", "codebook"])
+@pytest.mark.parametrize("n_tokens, n_iterations", [(40, 10), (30, 10), (12, 4)])
+def test_generate_follows_schedule(prior_input, n_tokens, n_iterations, monkeypatch):
+    prior = _prior(n_tokens=n_tokens, prior_input=prior_input)
+    calls = _record_mask_counts(prior, monkeypatch)
+    out = prior.generate(torch.tensor([0, 1, 2]), n_iterations=n_iterations, generator=_gen())
+    assert out.shape == (3, n_tokens)
+    assert out.dtype == torch.long
+    assert not (out == prior.mask_id).any()
+    assert out.min() >= 0 and out.max() < K
+    assert len(calls) == n_iterations
+    expected = [n_tokens] + [n_masked_after_step(s, n_iterations, n_tokens) for s in range(1, n_iterations)]
+    for inputs, count in zip(calls, expected):
+        assert (inputs == prior.mask_id).sum(dim=1).tolist() == [count] * 3
+    # a decided position is never changed again
+    for before, after in zip(calls, [*calls[1:], out]):
+        decided = before != prior.mask_id
+        assert torch.equal(before[decided], after[decided])
+
+
+def test_generate_decides_at_least_one_token_per_step(monkeypatch):
+    # more steps than tokens: the schedule alone would keep everything masked
+    # for a while; the decoding still ends with every position decided
+    prior = _prior(n_tokens=3)
+    calls = _record_mask_counts(prior, monkeypatch)
+    out = prior.generate(torch.tensor([0, 1]), n_iterations=10, generator=_gen())
+    assert not (out == prior.mask_id).any()
+    counts = [int((c == prior.mask_id).sum(dim=1).max()) for c in calls]
+    assert counts[0] == 3
+    assert all(b <= max(a - 1, 0) for a, b in zip(counts, counts[1:]))
+
+
+def test_generate_single_iteration_decides_everything(monkeypatch):
+    prior = _prior(n_tokens=12)
+    calls = _record_mask_counts(prior, monkeypatch)
+    out = prior.generate(torch.tensor([0]), n_iterations=1, generator=_gen())
+    assert len(calls) == 1
+    assert not (out == prior.mask_id).any()
+
+
+@pytest.mark.parametrize("guidance_scale", [1.0, 2.0])
+def test_generate_deterministic_for_seed(guidance_scale):
+    prior = _prior(n_tokens=20)
+    classes = torch.tensor([0, 1, 0, 1, 2, 2])
+    kw = dict(n_iterations=5, guidance_scale=guidance_scale)
+    a = prior.generate(classes, generator=_gen(11), **kw)
+    torch.manual_seed(123)  # the global RNG must not matter
+    b = prior.generate(classes, generator=_gen(11), **kw)
+    c = prior.generate(classes, generator=_gen(12), **kw)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_generate_with_guidance_calls_unconditional_branch(monkeypatch):
+    prior = _prior(n_tokens=12).eval()
+    classes_seen = []
+    original = prior.logits
+
+    def recording(tokens, class_ids):
+        classes_seen.append(class_ids.clone())
+        return original(tokens, class_ids)
+
+    monkeypatch.setattr(prior, "logits", recording)
+    prior.generate(torch.tensor([0, 1]), n_iterations=3, guidance_scale=2.0, generator=_gen())
+    assert len(classes_seen) == 6
+    assert sum(bool((c == prior.null_class).all()) for c in classes_seen) == 3
+    classes_seen.clear()
+    prior.generate(torch.tensor([0, 1]), n_iterations=3, guidance_scale=1.0, generator=_gen())
+    assert len(classes_seen) == 3
+    assert not any(bool((c == prior.null_class).any()) for c in classes_seen)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_generate_restores_mode(training):
+    prior = _prior(n_tokens=8)
+    prior.train(training)
+    prior.generate(torch.tensor([0]), n_iterations=2, generator=_gen())
+    assert prior.training is training
+    assert all(m.training is training for m in prior.modules())
+
+
+def test_generate_runs_in_eval_mode(monkeypatch):
+    prior = _prior(n_tokens=8, dropout=0.5).train()
+    modes = []
+    original = prior.guided_logits
+
+    def recording(tokens, class_ids, guidance_scale):
+        modes.append(prior.training)
+        return original(tokens, class_ids, guidance_scale)
+
+    monkeypatch.setattr(prior, "guided_logits", recording)
+    prior.generate(torch.tensor([0]), n_iterations=3, generator=_gen())
+    assert modes == [False, False, False]
+    assert prior.training
+
+
+def test_generate_does_not_track_gradients():
+    prior = _prior(n_tokens=8)
+    out = prior.generate(torch.tensor([0, 1]), n_iterations=2, generator=_gen())
+    assert not out.requires_grad
+
+
+def test_unconditional_prior_generates_with_null_class():
+    prior = _prior(n_tokens=10, n_classes=0)
+    out = prior.generate(torch.full((4,), prior.null_class), n_iterations=4, generator=_gen())
+    assert out.shape == (4, 10)
+    assert not (out == prior.mask_id).any()
