@@ -112,9 +112,14 @@ def main(argv=None) -> None:
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
           f"{torch.__version__}, scikit-learn {sklearn.__version__}; params {params}")
     jobs = list(itertools.product(args.datasets, args.variants, args.seeds))
-    rows = Parallel(n_jobs=args.n_jobs, verbose=10)(
+    rows = []
+    for row in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
         delayed(run_one)(d, v, s, params) for d, v, s in jobs
-    )
+    ):
+        rows.append(row)
+        print(f"[{len(rows)}/{len(jobs)}] " + ", ".join(
+            f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+        ), flush=True)
     df = pd.DataFrame(rows)
     if args.csv:
         df.to_csv(args.csv, index=False)

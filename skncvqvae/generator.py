@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._training import make_net, resolve_device
-from ._validation import check_collection, check_n_samples, derive_seed
+from ._validation import as_3d_float, check_collection, check_n_samples, derive_seed
 from .prior import PRIOR_TERMS, MaskGITPrior
 from .tokenizer import NCVQVAETokenizer, seeded
 
@@ -283,7 +283,9 @@ class NCVQVAEGenerator(BaseEstimator):
         if y is None:
             ids = rng.choice(len(self.classes_), size=n_samples, p=self.class_counts_ / self.class_counts_.sum())
         else:
-            y_arr = np.asarray(y, dtype=self.classes_.dtype if np.ndim(y) else None)
+            # No cast to classes_.dtype: it would truncate longer strings ('12' -> '1'
+            # for classes of dtype <U1) and floats, and accept unseen labels.
+            y_arr = np.asarray(y)
             labels = np.full(n_samples, y_arr) if y_arr.ndim == 0 else column_or_1d(y_arr)
             if len(labels) == 0:
                 raise ValueError("y is empty; give at least one label or y=None.")
@@ -372,7 +374,8 @@ class NCVQVAEGenerator(BaseEstimator):
         if y is None:
             raise ValueError("fit_resample needs the class labels y.")
         self.fit(X, y)
-        X3 = check_collection(X).astype(np.float64)
+        # float64 straight from X: a float32 round trip would alter the real series.
+        X3 = as_3d_float(X, dtype=np.float64)
         y = column_or_1d(y)
         counts = dict(zip(self.classes_, self.class_counts_))
         wanted = self._targets(counts, sampling_strategy)

@@ -46,7 +46,10 @@ def n_masked_after_step(step: int, n_iterations: int, n_tokens: int) -> int:
 
     ``floor(gamma(step / T) * N)``, which is 0 after the last step.
     """
-    return int(math.floor(float(cosine_schedule(step / n_iterations)) * n_tokens + 1e-6))
+    # In double precision: float32 gives cos(pi / 2) = -4e-8 (so -1 after the
+    # last step) and cos(pi / 3) = 0.49999997 (so 49 instead of 50 of 100).
+    ratio = math.cos(math.pi / 2 * step / n_iterations)
+    return max(0, int(math.floor(ratio * n_tokens + 1e-6)))
 
 
 def gumbel_noise(shape, generator: torch.Generator | None, device) -> torch.Tensor:

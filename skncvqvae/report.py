@@ -47,7 +47,7 @@ class ReportConfig:
     dataset: str = "GunPoint"
     variants: tuple[str, ...] = ("naive", "barlowtwins", "vibcreg")
     seeds: tuple[int, ...] = (0,)
-    max_epochs_stage1: int = 200
+    max_epochs_stage1: int = 150
     max_epochs_stage2: int = 300
     augmentations: tuple[str, ...] | None = None
     n_cas_samples: int = 1000

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import one_torch_thread  # tests/ is on sys.path (rootdir conftest)
 from skncvqvae.prior import (
     PRIOR_TERMS,
     MaskGITPrior,
@@ -60,8 +61,9 @@ def _train(prior, n_steps=50, lr=1e-2, seed=0):
 @pytest.fixture(scope="module", params=["tokens", "codebook"])
 def trained(request):
     """A tiny prior of each input variant trained on the class-dependent toy data."""
-    prior = _prior(prior_input=request.param, dropout=0.0, p_unconditional=0.2)
-    losses = _train(prior, n_steps=50)
+    with one_torch_thread():
+        prior = _prior(prior_input=request.param, dropout=0.0, p_unconditional=0.2)
+        losses = _train(prior, n_steps=50)
     return prior, losses
 
 
@@ -90,6 +92,9 @@ def test_n_masked_after_step_reaches_zero_and_decreases(n_iterations, n_tokens):
 def test_n_masked_after_step_exact_values():
     # floor(cos(pi s / 20) * 40) for s = 1..10
     assert [n_masked_after_step(s, 10, 40) for s in range(1, 11)] == [39, 38, 35, 32, 28, 23, 18, 12, 6, 0]
+    # cos(pi / 3) = 1/2 exactly: 50 of 100 tokens stay masked (float32 rounding gave 49)
+    assert n_masked_after_step(8, 12, 100) == 50
+    assert n_masked_after_step(12, 12, 1000) == 0
 
 
 def test_gumbel_noise_is_seeded_and_gumbel_distributed():
