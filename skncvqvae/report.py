@@ -48,7 +48,7 @@ class ReportConfig:
     variants: tuple[str, ...] = ("naive", "barlowtwins", "vibcreg")
     seeds: tuple[int, ...] = (0,)
     max_epochs_stage1: int = 150
-    max_epochs_stage2: int = 300
+    max_epochs_stage2: int = 200
     augmentations: tuple[str, ...] | None = None
     n_cas_samples: int = 1000
     device: str = "auto"

@@ -151,24 +151,31 @@ def test_tokens_variant_embedding_initialised_from_codebook_and_logits_tied():
 
 def test_codebook_variant_codes_copied_and_trained():
     codebook = _codebook()
-    prior = _prior(prior_input="codebook")
+    prior = MaskGITPrior(12, codebook, 2, prior_input="codebook", **SMALL)
     assert isinstance(prior.codes, torch.nn.Parameter)
     assert torch.equal(prior.codes.detach(), codebook)
     assert prior.codes.data_ptr() != codebook.data_ptr()
     assert isinstance(prior.mask_vector, torch.nn.Parameter)
+    assert any(p is prior.codes for p in prior.parameters())
     tokens, labels = _toy_tokens()
     prior.train()
     prior(tokens, labels, generator=_gen()).loss.backward()
     assert prior.codes.grad is not None
     assert prior.codes.grad.abs().sum() > 0
     assert prior.mask_vector.grad is not None and prior.mask_vector.grad.abs().sum() > 0
+    torch.optim.SGD(prior.parameters(), lr=0.1).step()
+    assert not torch.equal(prior.codes.detach(), codebook)
+    assert torch.equal(codebook, _codebook())  # the stage-1 codebook itself is not touched
 
 
-def test_codebook_variant_fine_tunes_a_copy(trained):
+def test_training_updates_the_input_vocabulary(trained):
     prior, _ = trained
-    if prior.prior_input != "codebook":
-        pytest.skip("codebook variant only")
-    assert not torch.equal(prior.codes.detach(), _codebook())
+    codebook = _codebook()
+    if prior.prior_input == "codebook":
+        # the copy is fine-tuned; the stage-1 codebook it came from is not touched
+        assert not torch.equal(prior.codes.detach(), codebook)
+    else:
+        assert not torch.equal(prior.token_embedding.weight[:K].detach(), codebook)
 
 
 # -- logits and guidance ---------------------------------------------------------------
