@@ -280,7 +280,7 @@ class NCVQVAEGenerator(BaseEstimator):
                     "This generator was fitted without labels, so it samples "
                     "unconditionally; call sample with y=None."
                 )
-            return np.full(n_samples, 0), None
+            return np.full(n_samples, self.net_.module_.null_class), None
         if y is None:
             ids = rng.choice(len(self.classes_), size=n_samples, p=self.class_counts_ / self.class_counts_.sum())
         else:
@@ -329,8 +329,6 @@ class NCVQVAEGenerator(BaseEstimator):
         seed = self.sample_seed_ if random_state is None else derive_seed(random_state)
         rng = np.random.default_rng(seed)
         ids, y_new = self._class_ids(n_samples, y, rng)
-        if self.classes_ is None:
-            ids = np.full(n_samples, self.net_.module_.null_class)
         module = self.net_.module_
         generator = torch.Generator(device=self.device_).manual_seed(int(rng.integers(2**31)))
         class_ids = torch.as_tensor(ids, dtype=torch.long)
