@@ -32,12 +32,13 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
 import torch
 from scipy import linalg
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.neighbors import KNeighborsClassifier
@@ -210,12 +211,45 @@ def _pad_minirocket(X) -> np.ndarray:
     return pad_to_min_length(X3, _MINIROCKET_MIN_LENGTH, warn=False)
 
 
-def _minirocket_steps(random_state) -> list:
-    from aeon.transformations.collection.convolution_based import MiniRocket
+@contextlib.contextmanager
+def _keep_torch_threads():
+    """Restore torch's intra-op thread count on exit.
 
+    numba's OpenMP layer, which MiniRocket runs on, resets the thread count of
+    the shared OpenMP runtime to the number of cores the first time it runs;
+    without this, torch training after an evaluation would oversubscribe the
+    CPU (e.g. in parallel grid-search workers limited to one thread).
+    """
+    n_threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n_threads)
+
+
+class _MiniRocket(TransformerMixin, BaseEstimator):
+    """aeon's MiniRocket that leaves torch's thread count as it found it."""
+
+    def __init__(self, random_state=0):
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        from aeon.transformations.collection.convolution_based import MiniRocket
+
+        with _keep_torch_threads():
+            self.minirocket_ = MiniRocket(random_state=self.random_state).fit(X)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        with _keep_torch_threads():
+            return self.minirocket_.transform(X)
+
+
+def _minirocket_steps(random_state) -> list:
     return [
         ("pad", FunctionTransformer(_pad_minirocket)),
-        ("minirocket", MiniRocket(random_state=random_state)),
+        ("minirocket", _MiniRocket(random_state=random_state)),
         ("scaler", StandardScaler()),
     ]
 
