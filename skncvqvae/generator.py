@@ -372,12 +372,12 @@ class NCVQVAEGenerator(BaseEstimator):
         """
         if y is None:
             raise ValueError("fit_resample needs the class labels y.")
-        self.fit(X, y)
         # float64 straight from X: a float32 round trip would alter the real series.
         X3 = as_3d_float(X, dtype=np.float64)
         y = column_or_1d(y)
-        counts = dict(zip(self.classes_, self.class_counts_))
-        wanted = self._targets(counts, sampling_strategy)
+        counts = dict(zip(*np.unique(y, return_counts=True)))
+        wanted = self._targets(counts, sampling_strategy)  # validated before any fitting
+        self.fit(X, y)
         labels = np.concatenate(
             [np.full(wanted[c] - counts[c], c, dtype=self.classes_.dtype) for c in self.classes_]
         )
@@ -395,6 +395,11 @@ class NCVQVAEGenerator(BaseEstimator):
                 raise ValueError(f"sampling_strategy names unknown classes {sorted(unknown)}.")
             targets = dict(counts)
             for label, target in sampling_strategy.items():
+                if not isinstance(target, numbers.Integral) or isinstance(target, bool):
+                    raise ValueError(
+                        f"sampling_strategy counts must be integers; got {target!r} for "
+                        f"class {label!r}."
+                    )
                 if target < counts[label]:
                     raise ValueError(
                         f"sampling_strategy asks for {target} samples of class {label!r}, "

@@ -437,12 +437,20 @@ def test_fit_resample_balanced_input_adds_nothing():
 
 @pytest.mark.parametrize(
     "strategy, match",
-    [({"minor": 2}, "minor"), ({"other": 20}, "other"), ("bogus", "sampling_strategy")],
+    [
+        ({"minor": 2}, "minor"),
+        ({"other": 20}, "other"),
+        ({"minor": 5.5}, "integers"),
+        ("bogus", "sampling_strategy"),
+    ],
 )
-def test_fit_resample_bad_strategy(strategy, match):
+def test_fit_resample_bad_strategy_raises_before_fitting(strategy, match):
     X, y = _imbalanced()
+    gen = make_gen(max_epochs=1)
     with pytest.raises(ValueError, match=match):
-        _fit_resample(make_gen(max_epochs=1), X, y, sampling_strategy=strategy)
+        _fit_resample(gen, X, y, sampling_strategy=strategy)
+    with pytest.raises(NotFittedError):
+        gen.sample(1)
 
 
 def test_fit_resample_needs_y(unit_test_data):
