@@ -102,7 +102,8 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         Torch device; ``"auto"`` picks CUDA when available.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and augmentations. The same
-        value gives the same result on the CPU.
+        value gives the same result on the CPU with the same number of torch
+        threads (the order of float reductions depends on it).
     verbose : int, default=0
         1 shows a progress bar over epochs; 2 also prints skorch's epoch table.
 
