@@ -14,8 +14,10 @@ when ``verbose`` is set.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, LRScheduler, PassthroughScoring
@@ -23,7 +25,15 @@ from skorch.dataset import ValidSplit, unpack_data
 from torch import nn
 from tqdm.auto import tqdm
 
-__all__ = ["EpochProgressBar", "SelfLossNet", "make_net", "resolve_device"]
+__all__ = [
+    "EpochProgressBar",
+    "SelfLossNet",
+    "epoch_terms",
+    "make_net",
+    "resolve_device",
+    "seeded",
+    "spawn_seeds",
+]
 
 
 def resolve_device(device: str) -> str:
@@ -33,14 +43,40 @@ def resolve_device(device: str) -> str:
     return str(device)
 
 
+def spawn_seeds(seed: int, n: int) -> list[int]:
+    """``n`` independent 31-bit seeds derived from ``seed`` (numpy ``SeedSequence``)."""
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(n) >> 1]
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Seed torch's global generators inside a fork of their state, restored on exit.
+
+    Module initialisation draws from torch's global generator; forking keeps
+    the caller's CPU and CUDA states untouched while making the draw
+    reproducible.
+    """
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def epoch_terms(net: NeuralNet, names) -> list[dict]:
+    """Per-epoch training values of ``names`` from a skorch history."""
+    return [{name: epoch[f"train_{name}"] for name in names} for epoch in net.history]
+
+
 class SelfLossNet(NeuralNet):
     """A skorch ``NeuralNet`` whose module returns its own loss.
 
     The module's ``forward(..., generator=...)`` returns an object with
     ``loss`` (a scalar tensor) and ``terms`` (a dict of detached scalars). The
-    net passes it a ``torch.Generator`` seeded with ``seed`` at the start of
-    every ``fit`` (on the net's device), so that all randomness of training
-    (augmentations, masking) is reproducible and the global RNG is not used.
+    net passes it a ``torch.Generator`` on the net's device, seeded with
+    ``seed`` at the first ``fit`` and continued by ``partial_fit``, so that all
+    randomness of training (augmentations, masking) is reproducible and the
+    global RNG is not used. Between fits only the generator's state is kept
+    (a CPU tensor), so a net trained on a GPU unpickles on a CPU-only machine.
 
     Parameters
     ----------
@@ -73,7 +109,18 @@ class SelfLossNet(NeuralNet):
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         self.generator_ = torch.Generator(device=self.device).manual_seed(self.seed)
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        state = getattr(self, "generator_state_", None)
+        if state is not None and state.numel() == self.generator_.get_state().numel():
+            self.generator_.set_state(state)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            self.generator_state_ = self.generator_.get_state()
+            del self.generator_
+
+    def initialize(self):
+        self.generator_state_ = None
+        return super().initialize()
 
     def _step(self, batch, training: bool):
         self._set_training(training)
@@ -137,9 +184,12 @@ def make_net(
 
     ``n_train`` (the number of samples the net will be fitted on, before any
     validation split) sets the schedule's length, ``max_epochs`` times the
-    number of batches per epoch.
+    number of batches per epoch. ``seed`` is split into independent seeds for
+    the module's generator and the shuffling; the caller seeds weight
+    initialisation with ``seed`` itself (:func:`seeded`).
     """
     n_fit = n_train if not validation_fraction else math.ceil(n_train * (1 - validation_fraction))
+    augment_seed, loader_seed = spawn_seeds(seed, 2)
     steps = max(1, max_epochs * math.ceil(n_fit / batch_size))
     callbacks = [
         ("lr_scheduler", LRScheduler(policy="CosineAnnealingLR", T_max=steps, step_every="batch")),
@@ -148,7 +198,7 @@ def make_net(
         callbacks.append(("progress", EpochProgressBar(description)))
     return SelfLossNet(
         module,
-        seed=seed,
+        seed=augment_seed,
         term_names=tuple(term_names),
         optimizer=torch.optim.AdamW,
         optimizer__weight_decay=weight_decay,
@@ -159,7 +209,7 @@ def make_net(
         if validation_fraction
         else None,
         iterator_train__shuffle=True,
-        iterator_train__generator=torch.Generator().manual_seed(seed),
+        iterator_train__generator=torch.Generator().manual_seed(loader_seed),
         callbacks=callbacks,
         device=device,
         verbose=int(verbose >= 2),

@@ -32,6 +32,11 @@ def _check_array_2d_3d(X, name: str) -> np.ndarray:
             f"{len(X.shape)} dimension(s) and shape {tuple(X.shape)}. Reshape your "
             "data, e.g. X.reshape(1, -1) for a single univariate series."
         )
+    if getattr(X, "dtype", None) == object and any(isinstance(v, (str, bytes)) for v in X.flat):
+        raise ValueError(
+            f"{name} holds strings; series must be numeric. Convert your data to "
+            "numeric values explicitly."
+        )
     X = check_array(
         X,
         dtype="numeric",
@@ -76,7 +81,10 @@ def as_3d_float(X, *, name: str = "X", dtype=np.float32) -> np.ndarray:
     ValueError
         For 1D or 4D+ input, empty input, non-numeric values, NaN or inf.
     """
-    X = _check_array_2d_3d(X, name)
+    return _to_3d(_check_array_2d_3d(X, name), dtype)
+
+
+def _to_3d(X: np.ndarray, dtype) -> np.ndarray:
     if X.ndim == 2:
         X = X[:, np.newaxis, :]
     return np.ascontiguousarray(X, dtype=dtype)
@@ -116,7 +124,7 @@ def check_collection(
     """
     X = _check_array_2d_3d(X, name)
     was_2d = X.ndim == 2
-    X3 = as_3d_float(X, name=name)
+    X3 = _to_3d(X, np.float32)
     if n_channels is not None and X3.shape[1] != n_channels:
         raise ValueError(
             f"{name} has {X3.shape[1]} channel(s), but {estimator_name} was fitted on "

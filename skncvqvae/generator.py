@@ -8,13 +8,15 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._training import make_net, resolve_device
+from ._training import epoch_terms, make_net, resolve_device, seeded
 from ._validation import as_3d_float, check_collection, check_n_samples, derive_seed
 from .prior import PRIOR_TERMS, MaskGITPrior
-from .tokenizer import NCVQVAETokenizer, seeded
+from .tokenizer import NCVQVAETokenizer
 
 __all__ = ["NCVQVAEGenerator"]
 
@@ -86,6 +88,9 @@ class NCVQVAEGenerator(BaseEstimator):
         Class labels seen in ``fit`` (``None`` when fitted without labels).
     class_counts_ : ndarray or None
         Training count of each class.
+    n_features_in_ : int
+        ``X.shape[1]`` in fit, as in scikit-learn (series length for 2D input,
+        channels for 3D input).
     n_channels_, n_timepoints_ : int
         Shape of the training series.
     net_ : SelfLossNet
@@ -112,7 +117,7 @@ class NCVQVAEGenerator(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "tokenizer": [HasMethods(["fit", "encode", "decode"]), None],
+        "tokenizer": [NCVQVAETokenizer, None],
         "refit_tokenizer": ["boolean"],
         "prior_input": [StrOptions({"tokens", "codebook"})],
         "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -205,9 +210,10 @@ class NCVQVAEGenerator(BaseEstimator):
         -------
         self : NCVQVAEGenerator
         """
-        X3 = check_collection(X)
+        X3, ndim = check_collection(X, return_ndim=True)
         if y is not None:
             y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
             if len(y) != len(X3):
                 raise ValueError(f"X has {len(X3)} cases but y has {len(y)} labels.")
             encoder = LabelEncoder().fit(y)
@@ -255,7 +261,7 @@ class NCVQVAEGenerator(BaseEstimator):
         data = {"tokens": torch.as_tensor(tokens)}
         if labels is not None:
             data["labels"] = torch.as_tensor(labels, dtype=torch.long)
-        with seeded(prior_seed, device):
+        with seeded(prior_seed):
             net.fit(data, None)
 
         self.tokenizer_ = tokenizer
@@ -263,12 +269,9 @@ class NCVQVAEGenerator(BaseEstimator):
         self.class_counts_ = counts
         self.n_channels_ = X3.shape[1]
         self.n_timepoints_ = X3.shape[2]
-        self.device_ = device
+        self.n_features_in_ = X3.shape[2] if ndim == 2 else X3.shape[1]
         self.net_ = net
-        self.history_ = [
-            {term: epoch[f"train_{term}"] for term in PRIOR_TERMS} for epoch in net.history
-        ]
-        self.sample_seed_ = int(rng.integers(2**31))
+        self.history_ = epoch_terms(net, PRIOR_TERMS)
         return self
 
     # -- sampling ----------------------------------------------------------------------
@@ -311,8 +314,9 @@ class NCVQVAEGenerator(BaseEstimator):
             unconditional samples if fitted without labels); a single label:
             ``n_samples`` series of that class; array-like: one series per entry.
         random_state : int, RandomState instance or None, default=None
-            Seed of this call; ``None`` uses a seed fixed at fit time, so that
-            repeated calls give the same samples.
+            Seed of this call. ``None`` uses the estimator's ``random_state``,
+            as ``GaussianMixture.sample`` does: with an int, repeated calls
+            give the same samples; with ``None``, fresh ones.
 
         Returns
         -------
@@ -326,15 +330,15 @@ class NCVQVAEGenerator(BaseEstimator):
             n_samples = check_n_samples(n_samples)
         else:
             n_samples = len(y)
-        seed = self.sample_seed_ if random_state is None else derive_seed(random_state)
+        seed = derive_seed(self.random_state if random_state is None else random_state)
         rng = np.random.default_rng(seed)
         ids, y_new = self._class_ids(n_samples, y, rng)
         module = self.net_.module_
-        generator = torch.Generator(device=self.device_).manual_seed(int(rng.integers(2**31)))
+        generator = torch.Generator(device=self.net_.device).manual_seed(int(rng.integers(2**31)))
         class_ids = torch.as_tensor(ids, dtype=torch.long)
         tokens = []
         for start in range(0, n_samples, self.batch_size):
-            batch = class_ids[start : start + self.batch_size].to(self.device_)
+            batch = class_ids[start : start + self.batch_size].to(self.net_.device)
             tokens.append(
                 module.generate(
                     batch,
@@ -366,14 +370,16 @@ class NCVQVAEGenerator(BaseEstimator):
 
         Returns
         -------
-        X_resampled : ndarray of shape (n_cases + n_new, n_channels, n_timepoints)
-            The real series (unchanged, first) followed by the generated ones.
+        X_resampled : ndarray of shape (n_cases + n_new, ...)
+            The real series (unchanged, first) followed by the generated ones,
+            float64, with the dimensionality of ``X`` (2D input gives 2D output).
         y_resampled : ndarray of shape (n_cases + n_new,)
         """
         if y is None:
             raise ValueError("fit_resample needs the class labels y.")
         # float64 straight from X: a float32 round trip would alter the real series.
-        X3 = as_3d_float(X, dtype=np.float64)
+        X_real = check_array(X, dtype="numeric", allow_nd=True, ensure_all_finite=True)
+        as_3d_float(X_real)  # the 2D/3D and emptiness checks, before any fitting
         y = column_or_1d(y)
         counts = dict(zip(*np.unique(y, return_counts=True)))
         wanted = self._targets(counts, sampling_strategy)  # validated before any fitting
@@ -382,9 +388,12 @@ class NCVQVAEGenerator(BaseEstimator):
             [np.full(wanted[c] - counts[c], c, dtype=self.classes_.dtype) for c in self.classes_]
         )
         if len(labels) == 0:
-            return X3, y
+            return X_real.astype(np.float64, copy=True), y
         X_new, y_new = self.sample(y=labels)
-        return np.concatenate([X3, X_new]), np.concatenate([y, y_new.astype(y.dtype)])
+        if X_real.ndim == 2:
+            X_new = X_new[:, 0, :]
+        X_out = np.concatenate([X_real.astype(np.float64), X_new])
+        return X_out, np.concatenate([y, y_new.astype(y.dtype)])
 
     @staticmethod
     def _targets(counts: dict, sampling_strategy) -> dict:
@@ -417,9 +426,9 @@ class NCVQVAEGenerator(BaseEstimator):
     def score(self, X, y=None):
         """Negative FID of ``len(X)`` generated series against ``X`` (higher is better).
 
-        Features come from MiniRocket (``random_state=0``) fitted on ``X``, so
-        the score is comparable across the candidates of a search evaluated
-        on the same data. With labels (and a conditional fit), the samples
+        Features come from MiniRocket (``random_state=0``) fitted on ``X`` and
+        samples are drawn with a fixed seed, so the score is deterministic and
+        comparable across the candidates of a search evaluated on the same data. With labels (and a conditional fit), the samples
         have the labels of ``y``; labels unseen in fit fall back to the
         training proportions.
 
@@ -442,7 +451,7 @@ class NCVQVAEGenerator(BaseEstimator):
             estimator_name=type(self).__name__,
         ).astype(np.float64)
         if y is not None and self.classes_ is not None and np.isin(y, self.classes_).all():
-            X_fake, _ = self.sample(y=np.asarray(y))
+            X_fake, _ = self.sample(y=np.asarray(y), random_state=0)
         else:
-            X_fake, _ = self.sample(len(X3))
+            X_fake, _ = self.sample(len(X3), random_state=0)
         return -fid_score(X3, X_fake, random_state=0)

@@ -54,6 +54,7 @@ from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from skncvqvae._training import seeded
 from skncvqvae._validation import as_3d_float, derive_seed, pad_to_min_length
 
 __all__ = [
@@ -212,23 +213,26 @@ def _pad_minirocket(X) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _keep_torch_threads():
-    """Restore torch's intra-op thread count on exit.
+def _isolate_minirocket():
+    """Restore torch's thread count and numpy's global RNG state on exit.
 
     numba's OpenMP layer, which MiniRocket runs on, resets the thread count of
-    the shared OpenMP runtime to the number of cores the first time it runs;
-    without this, torch training after an evaluation would oversubscribe the
-    CPU (e.g. in parallel grid-search workers limited to one thread).
+    the shared OpenMP runtime to the number of cores the first time it runs
+    (torch training after an evaluation would then oversubscribe the CPU, e.g.
+    in grid-search workers limited to one thread), and aeon's MiniRocket fit
+    seeds numpy's global RNG.
     """
     n_threads = torch.get_num_threads()
+    numpy_state = np.random.get_state()
     try:
         yield
     finally:
         torch.set_num_threads(n_threads)
+        np.random.set_state(numpy_state)
 
 
 class _MiniRocket(TransformerMixin, BaseEstimator):
-    """aeon's MiniRocket that leaves torch's thread count as it found it."""
+    """aeon's MiniRocket that leaves torch's threads and numpy's global RNG as it found them."""
 
     def __init__(self, random_state=0):
         self.random_state = random_state
@@ -236,13 +240,13 @@ class _MiniRocket(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         from aeon.transformations.collection.convolution_based import MiniRocket
 
-        with _keep_torch_threads():
+        with _isolate_minirocket():
             self.minirocket_ = MiniRocket(random_state=self.random_state).fit(X)
         return self
 
     def transform(self, X):
         check_is_fitted(self)
-        with _keep_torch_threads():
+        with _isolate_minirocket():
             return self.minirocket_.transform(X)
 
 
@@ -504,13 +508,6 @@ def linear_probe(features_train, y_train, features_test, y_test) -> dict[str, fl
     }
 
 
-def _cuda_devices(device) -> list[int]:
-    dev = torch.device(device)
-    if dev.type != "cuda":
-        return []
-    return [dev.index if dev.index is not None else torch.cuda.current_device()]
-
-
 class _FCNModule(nn.Module):
     """FCN body: three conv blocks, global average pooling, linear head.
 
@@ -617,8 +614,7 @@ class FCNClassifier(ClassifierMixin, BaseEstimator):
         std = X3.std(axis=(0, 2), keepdims=True)
         self.std_ = np.where(std > 1e-8, std, 1.0).astype(np.float32)
         seed = derive_seed(self.random_state)
-        with torch.random.fork_rng(devices=_cuda_devices(self.device)):
-            torch.manual_seed(seed)
+        with seeded(seed):
             self.net_ = NeuralNetClassifier(
                 _FCNModule,
                 module__n_channels=self.n_channels_,

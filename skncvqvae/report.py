@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from . import plotting
 from .datasets import load_dataset
@@ -118,8 +119,6 @@ def _real_reference(data, references) -> dict:
 
 
 def _summarise(rows: list[dict]):
-    import pandas as pd
-
     frame = pd.DataFrame(rows)
     grouped = frame.groupby("model", sort=False)[COLUMNS]
     mean, std = grouped.mean(), grouped.std().fillna(0.0)

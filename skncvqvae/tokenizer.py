@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 
 import numpy as np
@@ -11,26 +10,13 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._training import make_net, resolve_device
+from ._training import epoch_terms, make_net, resolve_device, seeded
 from ._validation import check_collection, derive_seed, pad_to_min_length
 from .augmentations import AUGMENTATIONS, check_augmentations
 from .stage1 import LOSS_TERMS, NCVQVAEModule, global_pool, min_length
 from .ssl import SSL_LOSSES
 
-__all__ = ["NCVQVAETokenizer", "seeded"]
-
-
-@contextlib.contextmanager
-def seeded(seed: int, device: str):
-    """Seed torch inside a fork of its RNG state, restored on exit.
-
-    Module initialisation draws from torch's global generator; forking keeps
-    the caller's global state untouched while making the draw reproducible.
-    """
-    devices = [torch.device(device).index or 0] if str(device).startswith("cuda") else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed % 2**63)
-        yield
+__all__ = ["NCVQVAETokenizer"]
 
 
 class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
@@ -122,8 +108,6 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         ``H * W``.
     mean_, scale_ : ndarray of shape (n_channels,)
         Per-channel standardisation of the training data.
-    device_ : str
-        The resolved torch device.
     net_ : SelfLossNet
         The fitted skorch net; ``net_.module_`` is the :class:`NCVQVAEModule`.
     history_ : list of dict
@@ -294,7 +278,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
             codebook_decay=self.codebook_decay,
             commitment_weight=self.commitment_weight,
         )
-        with seeded(seed, device):
+        with seeded(seed):
             net.fit(Xs, None)
 
         self.n_features_in_ = n_timepoints if ndim == 2 else X3.shape[1]
@@ -302,13 +286,10 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         self.n_timepoints_ = n_timepoints
         self.mean_ = mean
         self.scale_ = scale
-        self.device_ = device
         self.net_ = net
         self.token_shape_ = tuple(net.module_.token_shape)
         self.n_tokens_ = int(np.prod(self.token_shape_))
-        self.history_ = [
-            {term: epoch[f"train_{term}"] for term in LOSS_TERMS} for epoch in net.history
-        ]
+        self.history_ = epoch_terms(net, LOSS_TERMS)
         return self
 
     # -- data space <-> model space -------------------------------------------
@@ -331,7 +312,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
 
     def _batches(self, x: torch.Tensor):
         for start in range(0, len(x), self.batch_size):
-            yield x[start : start + self.batch_size].to(self.device_)
+            yield x[start : start + self.batch_size].to(self.net_.device)
 
     @torch.no_grad()
     def _encode_tensor(self, X) -> tuple[torch.Tensor, torch.Tensor]:
@@ -367,8 +348,9 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         flat = indices.reshape(len(indices), -1)
         if self.output == "tokens":
             return flat.numpy().astype(np.int64)
-        counts = torch.nn.functional.one_hot(flat, self.codebook_size).sum(1)
-        return (counts.double() / flat.shape[1]).numpy().astype(dtype)
+        counts = torch.zeros(len(flat), self.codebook_size, dtype=torch.float64)
+        counts.scatter_add_(1, flat, torch.ones(flat.shape, dtype=torch.float64))
+        return (counts / flat.shape[1]).numpy().astype(dtype)
 
     def encode(self, X) -> np.ndarray:
         """Token grid of each series, ``(n_cases, H, W)`` int64 ids in ``[0, codebook_size)``."""
@@ -428,5 +410,4 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.non_deterministic = False
         return tags

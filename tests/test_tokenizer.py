@@ -65,7 +65,7 @@ def test_fitted_attributes(fitted_unit, fitted_unit_2d, fitted_motions):
         assert np.all(tok.scale_ > 0)
         assert tok.token_shape_[0] == 8 // 2 + 1  # n_fft=8: 5 frequency rows
         assert tok.n_tokens_ == tok.token_shape_[0] * tok.token_shape_[1]
-        assert tok.device_ == "cpu"
+        assert str(tok.net_.device) == "cpu"
         assert tok.net_.module_.token_shape == tok.token_shape_
     assert fitted_unit.token_shape_ == (5, 6)
     assert fitted_motions.token_shape_ == (5, 12)
