@@ -112,7 +112,7 @@ class NCVQVAEGenerator(BaseEstimator):
     ...     random_state=0,
     ... ).fit(X, y)
     >>> X_new, y_new = gen.sample(4, y="1")
-    >>> X_new.shape, list(y_new)
+    >>> X_new.shape, y_new.tolist()
     ((4, 1, 24), ['1', '1', '1', '1'])
     """
 
