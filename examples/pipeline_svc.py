@@ -13,7 +13,7 @@ from skncvqvae import NCVQVAETokenizer
 X_train, y_train = load_gunpoint(split="train")
 X_test, y_test = load_gunpoint(split="test")
 
-for ssl in (None, "barlowtwins"):
+for ssl in (None, "vibcreg"):
     model = make_pipeline(
         NCVQVAETokenizer(ssl=ssl, random_state=0, verbose=1),
         MinMaxScaler(),
