@@ -134,7 +134,8 @@ class VectorQuantizer(nn.Module):
             self._ema_update(flat.detach().float(), indices)
         quantized = F.embedding(indices, self.embed)
         commitment = F.mse_loss(flat, quantized.detach()) * self.commitment_weight
-        quantized = flat + (quantized - flat).detach()
+        if flat.requires_grad:  # straight-through; without autograd the codes stay exact
+            quantized = flat + (quantized - flat).detach()
         return QuantizerOutput(
             quantized=rearrange(quantized, "(b h w) d -> b d h w", b=batch, h=height, w=width),
             indices=rearrange(indices, "(b h w) -> b h w", b=batch, h=height, w=width),

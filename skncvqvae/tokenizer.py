@@ -312,19 +312,35 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         x = x[..., : self.n_timepoints_].cpu().double().numpy()
         return x * self.scale_[None, :, None] + self.mean_[None, :, None]
 
-    def _batches(self, x: torch.Tensor):
+    def _map_batches(self, fn, x: torch.Tensor) -> list:
+        """Apply ``fn`` to fixed-size batches of ``x`` and return its outputs per batch.
+
+        The last batch is padded to ``batch_size`` rows by repeating its last
+        row, and the padding is dropped from the outputs: every row is computed
+        in a batch of the same shape, so a row's output does not depend on how
+        many rows came with it (convolution kernels pick their algorithm by
+        shape, and different algorithms round differently).
+        """
+        outputs = []
         for start in range(0, len(x), self.batch_size):
-            yield x[start : start + self.batch_size].to(self.net_.device)
+            batch = x[start : start + self.batch_size]
+            n = len(batch)
+            if n < self.batch_size:
+                batch = torch.cat([batch, batch[-1:].expand(self.batch_size - n, *batch.shape[1:])])
+            out = fn(batch.to(self.net_.device))
+            outputs.append(tuple(o[:n].cpu() for o in out) if isinstance(out, tuple) else out[:n].cpu())
+        return outputs
 
     @torch.no_grad()
     def _encode_tensor(self, X) -> tuple[torch.Tensor, torch.Tensor]:
         check_is_fitted(self)
         module = self.net_.module_.eval()
-        pooled, indices = [], []
-        for xb in self._batches(self._prepare(X)):
+
+        def encode(xb):
             z_q, idx = module.encode(xb)
-            pooled.append(global_pool(z_q).cpu())
-            indices.append(idx.cpu())
+            return global_pool(z_q), idx
+
+        pooled, indices = zip(*self._map_batches(encode, self._prepare(X)))
         return torch.cat(pooled), torch.cat(indices)
 
     # -- public transforms -----------------------------------------------------
@@ -369,7 +385,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         idx = self._check_tokens(tokens)
         module = self.net_.module_.eval()
         with torch.no_grad():
-            out = [module.decode_indices(b).cpu() for b in self._batches(idx)]
+            out = self._map_batches(module.decode_indices, idx)
         return self._to_data_space(torch.cat(out))
 
     def reconstruct(self, X) -> np.ndarray:

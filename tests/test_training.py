@@ -88,3 +88,13 @@ def test_object_array_of_strings_is_rejected():
     X = np.array([["1", "2", "3", "4", "5", "6", "7", "8"]] * 3, dtype=object)
     with pytest.raises(ValueError, match="strings"):
         NCVQVAETokenizer(**TINY).fit(X)
+
+
+@pytest.mark.parametrize("output", ["pooled", "tokens"])
+def test_transform_of_a_row_does_not_depend_on_the_other_rows(output):
+    X = make_sines(n=23, length=64)
+    tok = NCVQVAETokenizer(**{**TINY, "hidden_dim": 16, "batch_size": 8}, output=output).fit(X)
+    full = tok.transform(X)
+    for rows in (slice(0, 1), slice(3, 11), slice(5, 23)):
+        np.testing.assert_array_equal(tok.transform(X[rows]), full[rows])
+    np.testing.assert_array_equal(tok.reconstruct(X[2:3]), tok.reconstruct(X)[2:3])
