@@ -63,22 +63,6 @@ def _write_npz(path: Path, n_train=16, n_test=12, n_channels=1, length=32, seed=
     return X_train, y_train, X_test, y_test
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _start_numba_threads_early():
-    """Run MiniRocket once before any test of this module.
-
-    The first numba parallel call of a process starts numba's OpenMP layer,
-    which sets OpenMP's thread count, and so torch's, back to the core count.
-    Inside a test (after conftest's per-test one-thread setting) that makes
-    every later torch fit of the test several times slower on a loaded
-    2-core machine; done here, the per-test fixture resets it.
-    """
-    from skncvqvae.metrics import fid_score
-
-    rng = np.random.default_rng(0)
-    fid_score(rng.standard_normal((4, 1, 16)), rng.standard_normal((4, 1, 16)))
-
-
 # -- the full command --------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cli_report(tmp_path_factory):

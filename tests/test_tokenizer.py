@@ -594,4 +594,4 @@ def test_no_warning_at_minimum_length():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         tok = NCVQVAETokenizer(**TINY).fit(X)
-        tok.reconstruct(X)
+        assert tok.reconstruct(X).shape == (10, 1, 8)
