@@ -17,7 +17,6 @@ Fits run in parallel processes (``--n-jobs``), one torch thread each.
 from __future__ import annotations
 
 import argparse
-import ast
 import itertools
 import os
 import platform
@@ -82,14 +81,9 @@ def baselines(dataset: str) -> dict:
 
 
 def parse_params(items) -> dict:
-    params = {}
-    for item in items or []:
-        key, value = item.split("=", 1)
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
-    return params
+    from skncvqvae.cli import _key_value
+
+    return dict(_key_value(item) for item in items or [])
 
 
 def main(argv=None) -> None:
