@@ -163,28 +163,27 @@ class NCVQVAEModule(nn.Module):
         return self.decode_latent(self.quantizer.codes_to_latent(indices))
 
     # -- training ------------------------------------------------------------
-    def _autoencode(self, x: torch.Tensor):
+    def _branch(self, x: torch.Tensor, quantize, generator=None):
+        """One branch: ``(latent fed to the decoder, quantizer output or None, x_hat, recon)``."""
         u = stft(x, self.n_fft)
         z = self.encoder(u)
-        u_hat = self.decoder(z)
+        q = self.quantizer(z, generator) if quantize else None
+        latent = q.quantized if quantize else z
+        u_hat = self.decoder(latent)
         x_hat = istft(u_hat, self.n_fft, self.n_timepoints)
-        return z, recon_loss(x, x_hat, u, u_hat)
+        return latent, q, x_hat, recon_loss(x, x_hat, u, u_hat)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Stage1Output:
-        u = stft(x, self.n_fft)
-        q = self.quantizer(self.encoder(u), generator)
-        u_hat = self.decoder(q.quantized)
-        x_hat = istft(u_hat, self.n_fft, self.n_timepoints)
-        recon = recon_loss(x, x_hat, u, u_hat)
+        z_q, q, x_hat, recon = self._branch(x, quantize=True, generator=generator)
         zero = recon.new_zeros(())
         aug_recon = ssl_loss = zero
         if self.ssl is not None:
             with torch.no_grad():
                 x_aug = augment(x, self.augmentations, generator)
-            z_aug, aug_recon = self._autoencode(x_aug)
+            z_aug, _, _, aug_recon = self._branch(x_aug, quantize=False)
             if x.shape[0] > 1:  # batch statistics need two samples
                 ssl_loss = SSL_LOSSES[self.ssl](
-                    self.projector(global_pool(q.quantized)),
+                    self.projector(global_pool(z_q)),
                     self.projector(global_pool(z_aug)),
                 )
         loss = (
