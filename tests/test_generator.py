@@ -15,21 +15,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
-from conftest import make_sines, one_torch_thread  # tests/ is on sys.path (rootdir conftest)
+from conftest import TINY, make_sines, one_torch_thread  # tests/ is on sys.path (rootdir conftest)
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 from skncvqvae.prior import MaskGITPrior
 
-TOK = dict(
-    hidden_dim=8,
-    codebook_dim=8,
-    codebook_size=8,
-    n_resnet_blocks=0,
-    projector_dim=16,
-    max_epochs=3,
-    batch_size=32,
-    device="cpu",
-    random_state=0,
-)
+TOK = {**TINY, "max_epochs": 3}  # the shared tiny tokenizer, one epoch more
 GEN = dict(hidden_dim=32, n_layers=1, n_heads=2, ff_dim=32, max_epochs=3, device="cpu", random_state=0)
 
 

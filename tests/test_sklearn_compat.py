@@ -21,4 +21,5 @@ pytestmark = pytest.mark.filterwarnings("ignore:Series of length .* are shorter:
 
 @parametrize_with_checks([NCVQVAETokenizer(**TINY)])
 def test_sklearn_compatible_estimator(estimator, check):
+    # scikit-learn's idiom: each check raises (AssertionError, ValueError, ...) on failure.
     check(estimator)
