@@ -37,7 +37,7 @@ DEFAULT_VARIANTS = ["naive", "barlowtwins/slice_and_shuffle", "vibcreg/slice_and
 
 
 def load(name: str):
-    from skncvqvae.datasets import load_dataset
+    from skncvqvae.evaluation import load_dataset
 
     return load_dataset(name)
 
@@ -47,7 +47,7 @@ def run_one(dataset: str, variant: str, seed: int, params: dict) -> dict:
 
     torch.set_num_threads(1)
     from skncvqvae import NCVQVAETokenizer
-    from skncvqvae.metrics import linear_probe
+    from skncvqvae.evaluation import linear_probe
 
     X_train, y_train, X_test, y_test = load(dataset)
     tok = NCVQVAETokenizer(**{**VARIANTS[variant], **params}, random_state=seed, device="cpu")

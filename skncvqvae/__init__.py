@@ -4,7 +4,10 @@
   non-contrastive self-supervised loss, as a transformer.
 - :class:`NCVQVAEGenerator`: stages 1 and 2 (a MaskGIT prior over the tokens),
   for class-conditional sampling and over-sampling.
-- :mod:`skncvqvae.metrics`: FID, IS, CAS and the linear probe.
+- :mod:`skncvqvae.nn`: the torch modules (thesis defaults), free of scikit-learn.
+- :mod:`skncvqvae.evaluation`: FID, IS, CAS, the linear probe, the FCN
+  classifier, the report and its figures (:mod:`skncvqvae.metrics` re-exports
+  the metrics).
 """
 
 from .generator import NCVQVAEGenerator

@@ -1,8 +1,8 @@
 """skorch training for modules that compute their own loss.
 
-Both stages of NC-VQVAE return, from ``forward``, an object with a scalar
-``loss`` and a dict ``terms`` of detached scalars (the loss terms and the
-codebook perplexity). :class:`SelfLossNet` trains such a module with skorch
+Every trainable module of :mod:`skncvqvae.nn` returns, from ``forward``, a
+:class:`~skncvqvae.nn.ModelOutput`: a scalar ``loss`` and a dict ``terms`` of
+detached scalars (the loss terms, the codebook perplexity, an accuracy). :class:`SelfLossNet` trains such a module with skorch
 and records every term in the history at each epoch (``train_<term>`` and,
 with a validation split, ``valid_<term>``).
 
@@ -14,7 +14,6 @@ when ``verbose`` is set.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
@@ -25,15 +24,9 @@ from skorch.dataset import ValidSplit, unpack_data
 from torch import nn
 from tqdm.auto import tqdm
 
-__all__ = [
-    "EpochProgressBar",
-    "SelfLossNet",
-    "epoch_terms",
-    "make_net",
-    "resolve_device",
-    "seeded",
-    "spawn_seeds",
-]
+from ._random import spawn_seeds
+
+__all__ = ["EpochProgressBar", "SelfLossNet", "epoch_terms", "make_net", "resolve_device"]
 
 
 def resolve_device(device: str) -> str:
@@ -41,25 +34,6 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return str(device)
-
-
-def spawn_seeds(seed: int, n: int) -> list[int]:
-    """``n`` independent 31-bit seeds derived from ``seed`` (numpy ``SeedSequence``)."""
-    return [int(s) for s in np.random.SeedSequence(seed).generate_state(n) >> 1]
-
-
-@contextlib.contextmanager
-def seeded(seed: int):
-    """Seed torch's global generators inside a fork of their state, restored on exit.
-
-    Module initialisation draws from torch's global generator; forking keeps
-    the caller's CPU and CUDA states untouched while making the draw
-    reproducible.
-    """
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 def epoch_terms(net: NeuralNet, names) -> list[dict]:

@@ -12,13 +12,13 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.utils import check_array
+from sklearn.utils import check_array, column_or_1d
 
 __all__ = [
     "as_3d_float",
     "check_collection",
+    "check_labels",
     "check_n_samples",
-    "derive_seed",
     "pad_to_min_length",
 ]
 
@@ -183,22 +183,12 @@ def check_n_samples(n_samples) -> int:
     return int(n_samples)
 
 
-def derive_seed(random_state) -> int:
-    """Turn a scikit-learn ``random_state`` into a 63-bit integer seed.
-
-    ``None`` draws fresh entropy without touching numpy's global RNG; an int is
-    used as is (so results are reproducible); a ``RandomState`` or
-    ``Generator`` is advanced by one draw, as scikit-learn estimators do.
-    """
-    if random_state is None:
-        return int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**31 - 1))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**63 - 1))
-    raise ValueError(
-        f"random_state must be None, an int, a numpy RandomState or Generator; "
-        f"got {random_state!r}."
-    )
+def check_labels(y, X3: np.ndarray, name: str) -> np.ndarray:
+    """``y`` as a 1D array with one label per series of ``X3``."""
+    y = column_or_1d(np.asarray(y), warn=True)
+    if y.shape[0] != X3.shape[0]:
+        raise ValueError(
+            f"{name} has {y.shape[0]} labels but the collection has {X3.shape[0]} "
+            "series."
+        )
+    return y

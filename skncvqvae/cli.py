@@ -7,7 +7,7 @@ import ast
 import sys
 from pathlib import Path
 
-from .augmentations import AUGMENTATIONS
+from .nn import AUGMENTATIONS
 
 __all__ = ["main"]
 
@@ -23,7 +23,7 @@ def _key_value(text: str) -> tuple[str, object]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .report import VARIANTS, ReportConfig
+    from .evaluation import VARIANTS, ReportConfig
 
     defaults = ReportConfig()
     parser = argparse.ArgumentParser(prog="skncvqvae", description="NC-VQVAE for time series.")
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .report import ReportConfig, run_report
+    from .evaluation import ReportConfig, run_report
 
     args = build_parser().parse_args(argv)
     if len(args.max_epochs) > 2:

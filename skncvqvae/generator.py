@@ -6,16 +6,17 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.base import _fit_context, clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._training import epoch_terms, make_net, resolve_device, seeded
-from ._validation import as_3d_float, check_collection, check_n_samples, derive_seed
-from .prior import PRIOR_TERMS, MaskGITPrior
+from ._base import BaseTorchEstimator
+from ._random import spawn_seeds
+from ._validation import as_3d_float, check_n_samples
+from .nn import PRIOR_TERMS, MaskGITPrior
 from .tokenizer import NCVQVAETokenizer
 
 __all__ = ["NCVQVAEGenerator"]
@@ -25,7 +26,7 @@ def _is_fitted(estimator) -> bool:
     return hasattr(estimator, "net_")
 
 
-class NCVQVAEGenerator(BaseEstimator):
+class NCVQVAEGenerator(BaseTorchEstimator):
     """Class-conditional time-series generator: NC-VQVAE tokenizer + MaskGIT prior.
 
     ``fit`` trains the tokenizer (stage 1), encodes the training series to
@@ -117,6 +118,7 @@ class NCVQVAEGenerator(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **BaseTorchEstimator._parameter_constraints,
         "tokenizer": [NCVQVAETokenizer, None],
         "refit_tokenizer": ["boolean"],
         "prior_input": [StrOptions({"tokens", "codebook"})],
@@ -129,13 +131,6 @@ class NCVQVAEGenerator(BaseEstimator):
         "n_iterations": [Interval(numbers.Integral, 1, None, closed="left")],
         "choice_temperature": [Interval(numbers.Real, 0, None, closed="left")],
         "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -210,45 +205,28 @@ class NCVQVAEGenerator(BaseEstimator):
         -------
         self : NCVQVAEGenerator
         """
-        X3, ndim = check_collection(X, return_ndim=True)
-        if y is not None:
-            y = column_or_1d(y, warn=True)
-            check_classification_targets(y)
-            if len(y) != len(X3):
-                raise ValueError(f"X has {len(X3)} cases but y has {len(y)} labels.")
-            encoder = LabelEncoder().fit(y)
-            labels = encoder.transform(y)
-            classes, counts = encoder.classes_, np.bincount(labels)
-        else:
-            labels, classes, counts = None, None, None
-        seed = derive_seed(self.random_state)
-        rng = np.random.default_rng(seed)
-        tokenizer = self._fit_tokenizer(X3, int(rng.integers(2**31)))
+        X3 = self._check_fit_collection(X)
+        labels = self._encode_labels(y, len(X3))
+        tokenizer_seed, prior_seed = spawn_seeds(self._seed(), 2)
+        tokenizer = self._fit_tokenizer(X3, tokenizer_seed)
         if tokenizer.n_channels_ != X3.shape[1] or tokenizer.n_timepoints_ != X3.shape[2]:
             raise ValueError(
                 f"The fitted tokenizer expects series of shape ({tokenizer.n_channels_}, "
                 f"{tokenizer.n_timepoints_}); X has series of shape {X3.shape[1:]}."
             )
-        tokens = tokenizer.encode(X3).reshape(len(X3), -1)
-        codebook = tokenizer.net_.module_.quantizer.embed.detach().cpu().clone()
-        n_classes = 0 if classes is None else len(classes)
-
-        device = resolve_device(self.device)
-        prior_seed = int(rng.integers(2**31))
-        net = make_net(
+        data = {"tokens": torch.as_tensor(tokenizer.encode(X3).reshape(len(X3), -1))}
+        if labels is not None:
+            data["labels"] = torch.as_tensor(labels, dtype=torch.long)
+        n_classes = 0 if self.classes_ is None else len(self.classes_)
+        self.tokenizer_ = tokenizer
+        self._fit_net(
             MaskGITPrior,
-            n_train=len(tokens),
-            term_names=PRIOR_TERMS,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            device=device,
+            data,
             seed=prior_seed,
-            verbose=self.verbose,
+            term_names=PRIOR_TERMS,
             description="MaskGIT prior",
-            n_tokens=tokens.shape[1],
-            codebook=codebook,
+            n_tokens=tokenizer.n_tokens_,
+            codebook=tokenizer.net_.module_.quantizer.embed.detach().cpu().clone(),
             n_classes=n_classes,
             prior_input=self.prior_input,
             hidden_dim=self.hidden_dim,
@@ -258,21 +236,21 @@ class NCVQVAEGenerator(BaseEstimator):
             dropout=self.dropout,
             p_unconditional=self.p_unconditional if n_classes else 0.0,
         )
-        data = {"tokens": torch.as_tensor(tokens)}
-        if labels is not None:
-            data["labels"] = torch.as_tensor(labels, dtype=torch.long)
-        with seeded(prior_seed):
-            net.fit(data, None)
-
-        self.tokenizer_ = tokenizer
-        self.classes_ = classes
-        self.class_counts_ = counts
-        self.n_channels_ = X3.shape[1]
-        self.n_timepoints_ = X3.shape[2]
-        self.n_features_in_ = X3.shape[2] if ndim == 2 else X3.shape[1]
-        self.net_ = net
-        self.history_ = epoch_terms(net, PRIOR_TERMS)
         return self
+
+    def _encode_labels(self, y, n_cases: int):
+        """Class ids of ``y`` (or ``None``); sets ``classes_`` and ``class_counts_``."""
+        if y is None:
+            self.classes_ = self.class_counts_ = None
+            return None
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if len(y) != n_cases:
+            raise ValueError(f"X has {n_cases} cases but y has {len(y)} labels.")
+        encoder = LabelEncoder().fit(y)
+        labels = encoder.transform(y)
+        self.classes_, self.class_counts_ = encoder.classes_, np.bincount(labels)
+        return labels
 
     # -- sampling ----------------------------------------------------------------------
     def _class_ids(self, n_samples: int, y, rng: np.random.Generator):
@@ -330,28 +308,23 @@ class NCVQVAEGenerator(BaseEstimator):
             n_samples = check_n_samples(n_samples)
         else:
             n_samples = len(y)
-        seed = derive_seed(self.random_state if random_state is None else random_state)
-        rng = np.random.default_rng(seed)
-        ids, y_new = self._class_ids(n_samples, y, rng)
+        class_seed, torch_seed = spawn_seeds(self._seed(random_state), 2)
+        ids, y_new = self._class_ids(n_samples, y, np.random.default_rng(class_seed))
         module = self.net_.module_
-        generator = torch.Generator(device=self.net_.device).manual_seed(int(rng.integers(2**31)))
-        class_ids = torch.as_tensor(ids, dtype=torch.long)
-        tokens = []
-        for start in range(0, n_samples, self.batch_size):
-            batch = class_ids[start : start + self.batch_size].to(self.net_.device)
-            tokens.append(
-                module.generate(
-                    batch,
-                    n_iterations=self.n_iterations,
-                    choice_temperature=self.choice_temperature,
-                    guidance_scale=self.guidance_scale,
-                    generator=generator,
-                ).cpu()
+        generator = torch.Generator(device=self.net_.device).manual_seed(torch_seed)
+
+        def generate(class_ids):
+            return module.generate(
+                class_ids,
+                n_iterations=self.n_iterations,
+                choice_temperature=self.choice_temperature,
+                guidance_scale=self.guidance_scale,
+                generator=generator,
             )
-        tokens = torch.cat(tokens).numpy()
-        height, width = self.tokenizer_.token_shape_
-        X_new = self.tokenizer_.decode(tokens.reshape(n_samples, height, width))
-        return X_new, y_new
+
+        class_ids = torch.as_tensor(ids, dtype=torch.long)
+        tokens = torch.cat(self._map_batches(generate, class_ids, pad=False)).numpy()
+        return self.tokenizer_.decode(tokens), y_new
 
     def fit_resample(self, X, y, *, sampling_strategy="auto"):
         """Fit, then add generated series so that classes reach the wanted counts.
@@ -441,15 +414,9 @@ class NCVQVAEGenerator(BaseEstimator):
         -------
         score : float
         """
-        from .metrics import fid_score
+        from .evaluation import fid_score  # evaluation builds on the estimators
 
-        check_is_fitted(self)
-        X3 = check_collection(
-            X,
-            n_channels=self.n_channels_,
-            n_timepoints=self.n_timepoints_,
-            estimator_name=type(self).__name__,
-        ).astype(np.float64)
+        X3 = self._check_collection(X).astype(np.float64)
         if y is not None and self.classes_ is not None and np.isin(y, self.classes_).all():
             X_fake, _ = self.sample(y=np.asarray(y), random_state=0)
         else:

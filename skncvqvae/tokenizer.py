@@ -6,20 +6,26 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._training import epoch_terms, make_net, resolve_device, seeded
-from ._validation import check_collection, derive_seed, pad_to_min_length
-from .augmentations import AUGMENTATIONS, check_augmentations
-from .stage1 import LOSS_TERMS, NCVQVAEModule, global_pool, min_length
-from .ssl import SSL_LOSSES
+from ._base import BaseTorchEstimator
+from ._validation import pad_to_min_length
+from .nn import (
+    AUGMENTATIONS,
+    LOSS_TERMS,
+    SSL_LOSSES,
+    NCVQVAEModule,
+    check_augmentations,
+    global_pool,
+    min_length,
+)
 
 __all__ = ["NCVQVAETokenizer"]
 
 
-class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
+class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     """NC-VQVAE tokenizer: a time-frequency VQ-VAE with a non-contrastive SSL loss.
 
     Series are standardised per channel, mapped by an STFT to a 2C-channel
@@ -148,6 +154,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **BaseTorchEstimator._parameter_constraints,
         "ssl": [StrOptions(set(SSL_LOSSES)), None],
         "augmentations": [str, "array-like", None],
         "output": [StrOptions({"pooled", "tokens", "histogram"})],
@@ -162,14 +169,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         "projector_dim": [Interval(numbers.Integral, 2, None, closed="left")],
         "codebook_decay": [Interval(numbers.Real, 0, 1, closed="both")],
         "commitment_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -236,37 +236,22 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         -------
         self : NCVQVAETokenizer
         """
-        X3, ndim = check_collection(X, return_ndim=True)
-        augmentations = check_augmentations(self.augmentations) if self.ssl else ()
-        if self.ssl is not None and not augmentations:
-            raise ValueError(
-                f"ssl={self.ssl!r} needs at least one augmentation to make the second "
-                f"view; valid names are {sorted(AUGMENTATIONS)}."
-            )
-        n_timepoints = X3.shape[2]
+        augmentations = self._check_augmentations()
+        X3 = self._check_fit_collection(X)
         X3 = pad_to_min_length(X3, min_length(self.n_fft))
-        mean = X3.mean(axis=(0, 2), dtype=np.float64)
+        self.mean_ = X3.mean(axis=(0, 2), dtype=np.float64)
         scale = X3.std(axis=(0, 2), dtype=np.float64)
         scale[scale < 1e-8] = 1.0
-        Xs = ((X3 - mean[None, :, None]) / scale[None, :, None]).astype(np.float32)
-
-        seed = derive_seed(self.random_state)
-        device = resolve_device(self.device)
-        net = make_net(
+        self.scale_ = scale
+        self._fit_net(
             NCVQVAEModule,
-            n_train=len(Xs),
+            self._standardise(X3).astype(np.float32),
+            seed=self._seed(),
             term_names=LOSS_TERMS,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            device=device,
-            seed=seed,
-            verbose=self.verbose,
-            validation_fraction=self.validation_fraction,
             description="NC-VQVAE stage 1" if self.ssl else "TimeVQVAE stage 1",
-            n_channels=Xs.shape[1],
-            n_timepoints=Xs.shape[2],
+            validation_fraction=self.validation_fraction,
+            n_channels=X3.shape[1],
+            n_timepoints=X3.shape[2],
             n_fft=self.n_fft,
             hidden_dim=self.hidden_dim,
             codebook_size=self.codebook_size,
@@ -281,67 +266,45 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
             codebook_decay=self.codebook_decay,
             commitment_weight=self.commitment_weight,
         )
-        with seeded(seed):
-            net.fit(Xs, None)
-
-        self.n_features_in_ = n_timepoints if ndim == 2 else X3.shape[1]
-        self.n_channels_ = X3.shape[1]
-        self.n_timepoints_ = n_timepoints
-        self.mean_ = mean
-        self.scale_ = scale
-        self.net_ = net
-        self.token_shape_ = tuple(net.module_.token_shape)
+        self.token_shape_ = tuple(self.net_.module_.token_shape)
         self.n_tokens_ = int(np.prod(self.token_shape_))
-        self.history_ = epoch_terms(net, LOSS_TERMS)
         return self
 
+    def _check_augmentations(self) -> tuple[str, ...]:
+        """The augmentations of the second view; ``()`` without SSL."""
+        if self.ssl is None:
+            return ()
+        augmentations = check_augmentations(self.augmentations)
+        if not augmentations:
+            raise ValueError(
+                f"ssl={self.ssl!r} needs at least one augmentation to make the second "
+                f"view; valid names are {sorted(AUGMENTATIONS)}."
+            )
+        return augmentations
+
     # -- data space <-> model space -------------------------------------------
+    def _standardise(self, X3: np.ndarray) -> np.ndarray:
+        return (X3 - self.mean_[None, :, None]) / self.scale_[None, :, None]
+
     def _prepare(self, X) -> torch.Tensor:
-        """Validate, pad and standardise ``X``; return it as a tensor on the device."""
-        check_is_fitted(self)
-        X3 = check_collection(
-            X,
-            n_channels=self.n_channels_,
-            n_timepoints=self.n_timepoints_,
-            estimator_name=type(self).__name__,
-        )
-        X3 = pad_to_min_length(X3, min_length(self.n_fft))
-        Xs = (X3 - self.mean_[None, :, None]) / self.scale_[None, :, None]
-        return torch.as_tensor(Xs, dtype=torch.float32)
+        """Validate, pad and standardise ``X``; return it as a float32 tensor."""
+        X3 = pad_to_min_length(self._check_collection(X), min_length(self.n_fft))
+        return torch.as_tensor(self._standardise(X3), dtype=torch.float32)
 
     def _to_data_space(self, x: torch.Tensor) -> np.ndarray:
         x = x[..., : self.n_timepoints_].cpu().double().numpy()
         return x * self.scale_[None, :, None] + self.mean_[None, :, None]
 
-    def _map_batches(self, fn, x: torch.Tensor) -> list:
-        """Apply ``fn`` to fixed-size batches of ``x`` and return its outputs per batch.
-
-        The last batch is padded to ``batch_size`` rows by repeating its last
-        row, and the padding is dropped from the outputs: every row is computed
-        in a batch of the same shape, so a row's output does not depend on how
-        many rows came with it (convolution kernels pick their algorithm by
-        shape, and different algorithms round differently).
-        """
-        outputs = []
-        for start in range(0, len(x), self.batch_size):
-            batch = x[start : start + self.batch_size]
-            n = len(batch)
-            if n < self.batch_size:
-                batch = torch.cat([batch, batch[-1:].expand(self.batch_size - n, *batch.shape[1:])])
-            out = fn(batch.to(self.net_.device))
-            outputs.append(tuple(o[:n].cpu() for o in out) if isinstance(out, tuple) else out[:n].cpu())
-        return outputs
-
-    @torch.no_grad()
     def _encode_tensor(self, X) -> tuple[torch.Tensor, torch.Tensor]:
-        check_is_fitted(self)
-        module = self.net_.module_.eval()
+        """Pooled z_q ``(n, 2D)`` and token grids ``(n, H, W)`` of ``X``."""
+        x = self._prepare(X)
+        module = self.net_.module_
 
         def encode(xb):
             z_q, idx = module.encode(xb)
             return global_pool(z_q), idx
 
-        pooled, indices = zip(*self._map_batches(encode, self._prepare(X)))
+        pooled, indices = zip(*self._map_batches(encode, x))
         return torch.cat(pooled), torch.cat(indices)
 
     # -- public transforms -----------------------------------------------------
@@ -384,9 +347,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         idx = self._check_tokens(tokens)
-        module = self.net_.module_.eval()
-        with torch.no_grad():
-            out = self._map_batches(module.decode_indices, idx)
+        out = self._map_batches(self.net_.module_.decode_indices, idx)
         return self._to_data_space(torch.cat(out))
 
     def reconstruct(self, X) -> np.ndarray:

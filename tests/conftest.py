@@ -14,20 +14,26 @@ import numpy as np
 import pytest
 import torch
 
-# The tiny setting used throughout: every layer a few channels wide, no
-# residual blocks, two epochs. A fit on 20 series of length 24 takes well under
-# a second on one thread.
-TINY = dict(
+# The one tiny setting of the test suite. TINY_MODEL holds the module-level
+# sizes that NCVQVAEModule and NCVQVAETokenizer share: every layer a few
+# channels wide, no residual blocks. TINY adds two epochs of training: a fit on
+# 20 series of length 24 takes well under a second on one thread.
+TINY_MODEL = dict(
     hidden_dim=8,
     codebook_dim=8,
     codebook_size=8,
     n_resnet_blocks=0,
     projector_dim=16,
-    max_epochs=2,
-    batch_size=32,
-    device="cpu",
-    random_state=0,
 )
+TINY = dict(**TINY_MODEL, max_epochs=2, batch_size=32, device="cpu", random_state=0)
+
+# Module-level sizes of a tiny MaskGIT prior (the keyword arguments that
+# MaskGITPrior and NCVQVAEGenerator share) and the generator's tiny setting.
+TINY_PRIOR = dict(hidden_dim=32, n_layers=1, n_heads=2, ff_dim=32)
+TINY_GENERATOR = dict(**TINY_PRIOR, max_epochs=3, device="cpu", random_state=0)
+
+# A short FCN training, for the classifier of the evaluation.
+TINY_FCN = dict(max_epochs=2, batch_size=16, device="cpu", random_state=0)
 
 
 @contextlib.contextmanager
@@ -48,12 +54,6 @@ def _single_torch_thread():
         yield
 
 
-@pytest.fixture
-def tiny_params() -> dict:
-    """A fresh copy of the tiny tokenizer parameters (safe to modify)."""
-    return dict(TINY)
-
-
 def make_sines(n=64, length=64, n_channels=1, noise=0.1, seed=0) -> np.ndarray:
     """Noisy sines of random phase and one of two frequencies, ``(n, C, L)`` float64."""
     rng = np.random.default_rng(seed)
@@ -64,21 +64,23 @@ def make_sines(n=64, length=64, n_channels=1, noise=0.1, seed=0) -> np.ndarray:
     return X + noise * rng.standard_normal((n, n_channels, length))
 
 
+def make_two_class(n=40, length=32, seed=0):
+    """Sines of frequency 2 ("low") or 6 ("high") with noise, ``(n, L)`` float64 and labels."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, length)
+    y = np.array(["low", "high"] * (n // 2))
+    freq = np.where(y == "low", 2.0, 6.0)[:, None]
+    X = np.sin(2 * np.pi * freq * t) + 0.3 * rng.standard_normal((n, length))
+    return X, y
+
+
+
 @pytest.fixture(scope="session")
 def unit_test_data():
     """aeon's UnitTest train split: X (20, 1, 24) float64, y strings."""
     from aeon.datasets import load_unit_test
 
     X, y = load_unit_test(split="train")
-    return X, y
-
-
-@pytest.fixture(scope="session")
-def gunpoint_data():
-    """aeon's GunPoint train split: X (50, 1, 150)."""
-    from aeon.datasets import load_gunpoint
-
-    X, y = load_gunpoint(split="train")
     return X, y
 
 

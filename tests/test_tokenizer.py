@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from conftest import TINY, make_sines  # tests/ is on sys.path (rootdir conftest)
 
 from skncvqvae import NCVQVAETokenizer
-from skncvqvae.stage1 import LOSS_TERMS
+from skncvqvae.nn import LOSS_TERMS
 
 OUTPUTS = ["pooled", "tokens", "histogram"]
 FITTED = ["fitted_unit", "fitted_unit_2d", "fitted_motions"]
@@ -595,3 +595,19 @@ def test_no_warning_at_minimum_length():
         warnings.simplefilter("error", UserWarning)
         tok = NCVQVAETokenizer(**TINY).fit(X)
         assert tok.reconstruct(X).shape == (10, 1, 8)
+
+
+def test_object_array_of_strings_is_rejected():
+    X = np.array([["1", "2", "3", "4", "5", "6", "7", "8"]] * 3, dtype=object)
+    with pytest.raises(ValueError, match="strings"):
+        NCVQVAETokenizer(**TINY).fit(X)
+
+
+@pytest.mark.parametrize("output", ["pooled", "tokens"])
+def test_transform_of_a_row_does_not_depend_on_the_other_rows(output):
+    X = make_sines(n=23, length=64)
+    tok = NCVQVAETokenizer(**{**TINY, "hidden_dim": 16, "batch_size": 8}, output=output).fit(X)
+    full = tok.transform(X)
+    for rows in (slice(0, 1), slice(3, 11), slice(5, 23)):
+        np.testing.assert_array_equal(tok.transform(X[rows]), full[rows])
+    np.testing.assert_array_equal(tok.reconstruct(X[2:3]), tok.reconstruct(X)[2:3])

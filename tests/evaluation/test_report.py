@@ -8,9 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skncvqvae import cli, report
-from skncvqvae.datasets import BUNDLED, load_dataset
-from skncvqvae.report import COLUMNS, ReportConfig, run_report
+from conftest import TINY_MODEL, TINY_PRIOR
+
+from skncvqvae import cli, evaluation
+from skncvqvae.evaluation import _report as report
+from skncvqvae.evaluation import BUNDLED, load_dataset
+from skncvqvae.evaluation import ReportConfig, run_report
+from skncvqvae.evaluation._report import COLUMNS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 VARIANTS = ("naive", "barlowtwins", "vibcreg")
@@ -22,8 +26,7 @@ TINY_ARGS = [
     "--generator-param", "hidden_dim=32",
     "--generator-param", "n_layers=1",
 ]
-TINY_TOKENIZER = dict(hidden_dim=8, codebook_dim=8, n_resnet_blocks=0, projector_dim=16)
-TINY_GENERATOR = dict(hidden_dim=32, n_layers=1, ff_dim=32)
+TINY_TOKENIZER = TINY_MODEL
 
 
 def _png_files(variants):
@@ -150,7 +153,7 @@ def test_run_report_npz_two_seeds_with_progress(tmp_path, capsys):
         device="cpu",
         output=tmp_path / "out",
         tokenizer_params=TINY_TOKENIZER,
-        generator_params=TINY_GENERATOR,
+        generator_params=TINY_PRIOR,
         verbose=1,
     )
     with one_torch_thread():
@@ -272,7 +275,7 @@ def test_npz_through_the_cli_plumbing(tmp_path, monkeypatch):
     path = tmp_path / "data.npz"
     _write_npz(path)
     configs = []
-    monkeypatch.setattr(report, "run_report", lambda config: configs.append(config))
+    monkeypatch.setattr(evaluation, "run_report", lambda config: configs.append(config))
     assert cli.main(["report", "--dataset", str(path), "--quiet"]) == 0
     assert load_dataset(configs[0].dataset)[0].shape == (16, 1, 32)
 
@@ -287,7 +290,7 @@ def captured_config(monkeypatch):
         configs.append(config)
         return None
 
-    monkeypatch.setattr(report, "run_report", fake_run_report)
+    monkeypatch.setattr(evaluation, "run_report", fake_run_report)
     return configs
 
 
@@ -365,7 +368,7 @@ def test_run_report_value_error_becomes_exit_code_2(monkeypatch, capsys):
     def failing(config):
         raise ValueError("something specific went wrong")
 
-    monkeypatch.setattr(report, "run_report", failing)
+    monkeypatch.setattr(evaluation, "run_report", failing)
     assert cli.main(["report", "--quiet"]) == 2
     assert "something specific went wrong" in capsys.readouterr().err
 

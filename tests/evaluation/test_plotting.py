@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
-from skncvqvae.plotting import (
+from skncvqvae.evaluation import (
     plot_codebook_usage,
     plot_embeddings,
     plot_reconstructions,

@@ -16,18 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import plotting
-from .datasets import load_dataset
-from .generator import NCVQVAEGenerator
-from .metrics import (
-    cas_score,
-    fid_score,
-    inception_score,
-    linear_probe,
-    make_classifier,
-    make_feature_extractor,
-)
-from .tokenizer import NCVQVAETokenizer
+from ..generator import NCVQVAEGenerator
+from ..tokenizer import NCVQVAETokenizer
+from . import _plotting as plotting
+from ._datasets import load_dataset
+from ._features import make_classifier, make_feature_extractor
+from ._metrics import cas_score, fid_score, inception_score, linear_probe
 
 __all__ = ["VARIANTS", "ReportConfig", "run_report"]
 

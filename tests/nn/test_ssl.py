@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skncvqvae.ssl import (
+from skncvqvae.nn._ssl import (
     SSL_LOSSES,
     IterNorm,
     Projector,

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import one_torch_thread  # tests/ is on sys.path (rootdir conftest)
-from skncvqvae.prior import (
+
+from conftest import TINY_PRIOR, one_torch_thread  # tests/ is on sys.path (rootdir conftest)
+from skncvqvae.nn._prior import (
     PRIOR_TERMS,
     MaskGITPrior,
-    PriorOutput,
+    ModelOutput,
     cosine_schedule,
     gumbel_noise,
     n_masked_after_step,
@@ -20,7 +21,7 @@ from skncvqvae.prior import (
 
 K = 8  # codebook size; the mask id is K
 D = 8  # code dimension
-SMALL = dict(hidden_dim=32, n_layers=1, n_heads=2, ff_dim=32)
+SMALL = TINY_PRIOR
 
 
 def _gen(seed=0):
@@ -232,7 +233,7 @@ def test_forward_output(prior_input):
     prior = _prior(prior_input=prior_input).train()
     tokens = torch.randint(0, K, (8, 12), generator=_gen())
     out = prior(tokens, torch.tensor([0, 1] * 4), generator=_gen())
-    assert isinstance(out, PriorOutput)
+    assert isinstance(out, ModelOutput)
     assert set(out.terms) == set(PRIOR_TERMS)
     assert out.loss.ndim == 0 and torch.isfinite(out.loss) and out.loss.requires_grad
     assert out.terms["loss"].item() == pytest.approx(out.loss.item())

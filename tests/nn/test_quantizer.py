@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from skncvqvae.quantizer import QuantizerOutput, VectorQuantizer, perplexity
+from skncvqvae.nn._quantizer import QuantizerOutput, VectorQuantizer, perplexity
 
 
 def _gen(seed=0):

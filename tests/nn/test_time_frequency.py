@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from skncvqvae.time_frequency import hop_length, istft, stft, stft_shape
+from skncvqvae.nn._time_frequency import hop_length, istft, stft, stft_shape
 
 
 def _series(batch, channels, length, seed=0):

@@ -7,16 +7,11 @@ import math
 import pytest
 import torch
 
-from skncvqvae.stage1 import LOSS_TERMS, NCVQVAEModule, Stage1Output, global_pool, min_length
-from skncvqvae.time_frequency import stft_shape
+from conftest import TINY_MODEL
+from skncvqvae.nn._stage1 import LOSS_TERMS, NCVQVAEModule, Stage1Output, global_pool, min_length
+from skncvqvae.nn import stft_shape
 
-SMALL = dict(
-    hidden_dim=8,
-    codebook_size=8,
-    codebook_dim=8,
-    n_resnet_blocks=1,
-    projector_dim=16,
-)
+SMALL = {**TINY_MODEL, "n_resnet_blocks": 1}  # one residual block, to exercise it
 
 
 def _gen(seed=0):

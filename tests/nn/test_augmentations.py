@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from skncvqvae.augmentations import (
+from skncvqvae.nn._augmentations import (
     AUGMENTATIONS,
     amplitude_resize,
     augment,

@@ -13,19 +13,20 @@ The module knows nothing of scaling, numpy or scikit-learn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augmentations import augment, check_augmentations
-from .encoder_decoder import Decoder, Encoder, latent_width, n_downsampling
-from .quantizer import VectorQuantizer
-from .ssl import SSL_LOSSES, Projector
-from .time_frequency import istft, stft, stft_shape
+from ._augmentations import augment, check_augmentations
+from ._encoder_decoder import Decoder, Encoder, latent_width, n_downsampling
+from ._quantizer import VectorQuantizer
+from ._ssl import SSL_LOSSES, Projector
+from ._output import ModelOutput
+from ._time_frequency import istft, stft, stft_shape
 
-__all__ = ["NCVQVAEModule", "Stage1Output", "global_pool", "min_length"]
+__all__ = ["LOSS_TERMS", "NCVQVAEModule", "Stage1Output", "global_pool", "min_length"]
 
 LOSS_TERMS = ("loss", "recon", "commitment", "aug_recon", "ssl", "perplexity")
 
@@ -48,17 +49,16 @@ def recon_loss(x: torch.Tensor, x_hat: torch.Tensor, u: torch.Tensor, u_hat: tor
 
 
 @dataclass(frozen=True)
-class Stage1Output:
-    """What one training forward pass returns.
+class Stage1Output(ModelOutput):
+    """:class:`ModelOutput` of stage 1, with the reconstruction and the tokens.
 
-    ``loss`` is the total to minimise; ``terms`` holds every loss term and the
-    codebook perplexity as detached scalars, keyed by :data:`LOSS_TERMS`.
+    ``terms`` holds every loss term and the codebook perplexity, keyed by
+    :data:`LOSS_TERMS`; ``x_hat`` is the reconstruction ``(B, C, L)`` and
+    ``indices`` the token grid ``(B, H, W)``.
     """
 
-    loss: torch.Tensor
-    x_hat: torch.Tensor
-    indices: torch.Tensor
-    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+    x_hat: torch.Tensor | None = None
+    indices: torch.Tensor | None = None
 
 
 class NCVQVAEModule(nn.Module):

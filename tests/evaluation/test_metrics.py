@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
+from conftest import make_two_class  # tests/ is on sys.path (rootdir conftest)
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skncvqvae.metrics import (
-    FCNClassifier,
+from skncvqvae.evaluation import (
     cas_score,
     feature_statistics,
     fid_score,
@@ -23,31 +24,12 @@ from skncvqvae.metrics import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _single_torch_thread():
-    # Small convolutions are much faster on one thread on a shared box. Per test,
-    # because MiniRocket (numba, OpenMP) resets the thread count torch shares.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
-
-
 def _sines(n=30, length=40, offset=0.0, n_channels=1, seed=0):
     rng = np.random.default_rng(seed)
     t = np.linspace(0, 1, length)
     phase = rng.uniform(0, 2 * np.pi, size=(n, n_channels, 1))
     X = np.sin(2 * np.pi * 3 * t + phase) + 0.2 * rng.standard_normal((n, n_channels, length))
     return X + offset
-
-
-def _two_class(n=40, length=32, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0, 1, length)
-    y = np.array(["low", "high"] * (n // 2))
-    freq = np.where(y == "low", 2.0, 6.0)[:, None]
-    X = np.sin(2 * np.pi * freq * t) + 0.3 * rng.standard_normal((n, length))
-    return X, y
 
 
 def _flatten(X):
@@ -225,8 +207,8 @@ def test_cas_trtr_on_gunpoint(gunpoint):
 
 
 def test_cas_with_classifier_template():
-    X, y = _two_class(seed=6)
-    X_test, y_test = _two_class(seed=7)
+    X, y = make_two_class(seed=6)
+    X_test, y_test = make_two_class(seed=7)
     template = make_pipeline(FunctionTransformer(_flatten), LogisticRegression())
     assert cas_score(X[:, None, :], y, X_test, y_test, classifier=template) > 0.9
     assert not hasattr(template[-1], "coef_")
@@ -251,46 +233,16 @@ def test_linear_probe_separable():
     assert all(0.0 <= v <= 1.0 for v in small.values())
 
 
-# FCNClassifier
-
-
-@pytest.fixture(scope="module")
-def fcn_data():
-    X, y = _two_class(seed=9)
-    X_test, y_test = _two_class(seed=10)
-    return X, y, X_test, y_test
-
-
-def test_fcn_learns_and_is_reproducible(fcn_data):
-    X, y, X_test, y_test = fcn_data
-    state = torch.random.get_rng_state()
-    clf = FCNClassifier(max_epochs=10, batch_size=16, random_state=0).fit(X, y)
-    assert torch.equal(state, torch.random.get_rng_state())
-    assert set(clf.classes_) == {"low", "high"}
-    assert clf.score(X_test, y_test) > 0.9
-    proba = clf.predict_proba(X_test)
-    assert proba.shape == (len(X_test), 2)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
-    assert np.all(np.isin(clf.predict(X_test), ["low", "high"]))
-    assert clf.transform(X_test).shape == (len(X_test), 128)
-    again = clone(clf).fit(X, y)
-    np.testing.assert_array_equal(again.predict_proba(X_test), proba)
-
-
-def test_fcn_channel_mismatch_and_feature_extractor(fcn_data):
-    X, y, _, _ = fcn_data
-    clf = FCNClassifier(max_epochs=2, random_state=0).fit(X[:, None, :], y)
-    with pytest.raises(ValueError, match="channel"):
-        clf.predict(np.repeat(X[:, None, :], 2, axis=1))
-    with pytest.raises(ValueError, match="labels"):
-        FCNClassifier(max_epochs=1).fit(X, y[:-1])
-
-
-@pytest.mark.slow
-def test_fcn_kind_defaults(fcn_data):
-    X, y, X_test, y_test = fcn_data
-    extractor = make_feature_extractor(X, kind="fcn", y_fit=y)
-    assert extractor.transform(X_test).shape == (len(X_test), 128)
-    clf = make_classifier(X, y, kind="fcn")
-    assert cas_score(X, y, X_test, y_test, classifier=clf) > 0.9
-    assert fid_score(X, X_test, feature_extractor=extractor) >= 0.0
+def test_minirocket_metrics_leave_numpy_global_rng_and_torch_threads():
+    X = _sines(n=12, length=32)
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fid_score(X, X + 0.5)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    assert np.random.rand() == expected

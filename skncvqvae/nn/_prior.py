@@ -20,15 +20,15 @@ every position is decided.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._output import ModelOutput
+
 __all__ = [
     "MaskGITPrior",
-    "PriorOutput",
+    "PRIOR_TERMS",
     "cosine_schedule",
     "gumbel_noise",
     "n_masked_after_step",
@@ -56,14 +56,6 @@ def gumbel_noise(shape, generator: torch.Generator | None, device) -> torch.Tens
     """Standard Gumbel noise ``-log(-log(U))`` drawn from ``generator``."""
     u = torch.rand(shape, generator=generator, device=device).clamp_(1e-20, 1.0 - 1e-7)
     return -torch.log(-torch.log(u))
-
-
-@dataclass(frozen=True)
-class PriorOutput:
-    """``loss`` (scalar) and ``terms`` (detached scalars: loss, masked accuracy)."""
-
-    loss: torch.Tensor
-    terms: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 PRIOR_TERMS = ("loss", "masked_accuracy")
@@ -189,7 +181,7 @@ class MaskGITPrior(nn.Module):
         tokens: torch.Tensor,
         labels: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
-    ) -> PriorOutput:
+    ) -> ModelOutput:
         batch, n = tokens.shape
         device = tokens.device
         if labels is None:
@@ -207,7 +199,7 @@ class MaskGITPrior(nn.Module):
         logits = self.logits(inputs, labels)
         loss = F.cross_entropy(logits[mask], tokens[mask])
         accuracy = (logits[mask].argmax(-1) == tokens[mask]).float().mean()
-        return PriorOutput(loss=loss, terms={"loss": loss.detach(), "masked_accuracy": accuracy})
+        return ModelOutput(loss=loss, terms={"loss": loss.detach(), "masked_accuracy": accuracy})
 
     # -- sampling ------------------------------------------------------------------
     @torch.no_grad()

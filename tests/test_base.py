@@ -1,0 +1,99 @@
+"""The private layers under the estimators: seeds (``_random``), the skorch
+training net (``_training``) and the estimator base (``_base``)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.utils.validation import check_is_fitted
+from sklearn.exceptions import NotFittedError
+
+from conftest import TINY, make_sines
+from skncvqvae import NCVQVAETokenizer
+from skncvqvae._random import derive_seed, seeded, spawn_seeds
+from skncvqvae._training import epoch_terms
+
+
+def test_spawn_seeds_are_distinct_and_reproducible():
+    seeds = spawn_seeds(0, 3)
+    assert len(set(seeds)) == 3
+    assert seeds == spawn_seeds(0, 3)
+    assert seeds != spawn_seeds(1, 3)
+    assert all(0 <= s < 2**31 for s in seeds)
+
+
+def test_derive_seed_forms():
+    assert derive_seed(7) == 7
+    assert derive_seed(np.random.RandomState(0)) == derive_seed(np.random.RandomState(0))
+    assert derive_seed(np.random.default_rng(0)) == derive_seed(np.random.default_rng(0))
+    assert derive_seed(None) != derive_seed(None)
+    state = np.random.get_state()
+    derive_seed(None)
+    assert np.array_equal(np.random.get_state()[1], state[1])
+    with pytest.raises(ValueError, match="random_state must be"):
+        derive_seed("seven")
+
+
+def test_seeded_restores_the_global_torch_state():
+    before = torch.get_rng_state()
+    with seeded(0):
+        a = torch.rand(3)
+    with seeded(0):
+        b = torch.rand(3)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    torch.testing.assert_close(torch.get_rng_state(), before, rtol=0, atol=0)
+
+
+def test_net_keeps_only_a_cpu_generator_state_between_fits():
+    X = make_sines(n=16, length=32)
+    tok = NCVQVAETokenizer(**TINY).fit(X)
+    assert not hasattr(tok.net_, "generator_")
+    state = tok.net_.generator_state_
+    assert state.device.type == "cpu" and state.dtype == torch.uint8
+    # partial_fit continues the augmentation stream instead of replaying it
+    tok.net_.partial_fit(((X - tok.mean_[:, None]) / tok.scale_[:, None]).astype(np.float32))
+    assert not torch.equal(state, tok.net_.generator_state_)
+    restored = pickle.loads(pickle.dumps(tok))
+    np.testing.assert_array_equal(restored.transform(X), tok.transform(X))
+
+
+def test_epoch_terms_reads_the_history():
+    X = make_sines(n=16, length=32)
+    tok = NCVQVAETokenizer(**TINY).fit(X)
+    rows = epoch_terms(tok.net_, ("loss", "recon"))
+    assert len(rows) == TINY["max_epochs"]
+    assert rows == [{"loss": h["loss"], "recon": h["recon"]} for h in tok.history_]
+
+
+def test_fitted_module_is_left_in_eval_mode():
+    tok = NCVQVAETokenizer(**TINY).fit(make_sines(n=16, length=32))
+    assert not any(m.training for m in tok.net_.module_.modules())
+
+
+def test_attributes_without_net_do_not_count_as_fitted():
+    # a fit that stopped before the net was kept must not look fitted
+    tok = NCVQVAETokenizer(**TINY)
+    tok.mean_ = np.zeros(1)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(tok)
+
+
+def test_map_batches_pads_to_a_fixed_shape_and_drops_the_padding():
+    tok = NCVQVAETokenizer(**{**TINY, "batch_size": 4}).fit(make_sines(n=8, length=32))
+    shapes = []
+
+    def fn(batch):
+        shapes.append(tuple(batch.shape))
+        assert not torch.is_grad_enabled()
+        return batch * 2
+
+    x = torch.arange(10.0).reshape(10, 1)
+    out = torch.cat(tok._map_batches(fn, x))
+    assert shapes == [(4, 1)] * 3
+    torch.testing.assert_close(out, x * 2)
+    shapes.clear()
+    tok._map_batches(fn, x, pad=False)
+    assert shapes == [(4, 1), (4, 1), (2, 1)]

@@ -1,0 +1,31 @@
+"""scikit-learn's estimator checks on every estimator of the package.
+
+One place lists every estimator with its tiny test setting (from
+``conftest``), in the manner of scikit-learn's own ``test_common.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from conftest import TINY, TINY_FCN, TINY_GENERATOR  # tests/ is on sys.path (rootdir conftest)
+
+from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
+from skncvqvae.evaluation import FCNClassifier
+
+ESTIMATORS = [
+    NCVQVAETokenizer(**TINY),
+    NCVQVAEGenerator(NCVQVAETokenizer(**TINY), **TINY_GENERATOR),
+    FCNClassifier(**TINY_FCN),
+]
+
+# The checks feed 2D tables with 1 to 5 columns, read as short univariate
+# series: the padding warning is expected there (it is tested in test_tokenizer).
+pytestmark = pytest.mark.filterwarnings("ignore:Series of length .* are shorter:UserWarning")
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    # scikit-learn's idiom: each check raises (AssertionError, ValueError, ...) on failure.
+    check(estimator)
