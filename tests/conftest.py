@@ -102,7 +102,7 @@ def _fit(X, **params):
 
 @pytest.fixture(scope="session")
 def fitted_unit(unit_test_data):
-    """Tiny Barlow Twins tokenizer fitted on UnitTest (3D input). Do not modify."""
+    """Tiny tokenizer (the default VIBCReg loss) fitted on UnitTest (3D input). Do not modify."""
     return _fit(unit_test_data[0])
 
 

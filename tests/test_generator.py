@@ -13,7 +13,6 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils._param_validation import InvalidParameterError
 
 from conftest import TINY, TINY_GENERATOR, make_sines, one_torch_thread  # tests/ is on sys.path (rootdir conftest)
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
@@ -184,7 +183,7 @@ def test_sample_unknown_int_label(int_gen_2d):
 
 
 def test_sample_empty_label_array_raises(unit_gen):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="y is empty"):
         unit_gen.sample(y=[])
 
 
@@ -341,28 +340,42 @@ def _two_class_data(n=60, length=64, seed=0):
     return X + 0.2 * rng.standard_normal(X.shape), y
 
 
-def test_class_conditional_samples_are_recognised():
-    # Budget measured on the 2-core machine: tokenizer 20 epochs and prior 300
-    # epochs gave 0.95-1.0 over the generator's random_state 0-3; a prior of 150
-    # epochs gave 0.475-1.0 (seed 0 at chance). The fit takes about 7 s.
+@pytest.fixture(scope="module")
+def two_class_gen():
+    """A generator trained properly on two well-separated classes (about 7 s).
+
+    Budget measured on the 2-core machine: tokenizer 20 epochs and prior 300
+    epochs gave a class accuracy of 0.95-1.0 over the generator's random_state
+    0-3; a prior of 150 epochs gave 0.475-1.0 (seed 0 at chance).
+    """
+    X, y = _two_class_data()
+    return _fit(make_gen(tokenizer_params=dict(max_epochs=20), max_epochs=300), X, y)
+
+
+def test_class_conditional_samples_are_recognised(two_class_gen):
     X, y = _two_class_data()
     X_test, y_test = _two_class_data(seed=1)
     classifier = LogisticRegression(max_iter=1000).fit(X.reshape(len(X), -1), y)
     assert classifier.score(X_test.reshape(len(X_test), -1), y_test) == 1.0
-    gen = make_gen(tokenizer_params=dict(max_epochs=20), max_epochs=300)
-    _fit(gen, X, y)
     labels = np.array(["A", "B"] * 20)
-    X_new, y_new = gen.sample(y=labels, random_state=0)
+    X_new, y_new = two_class_gen.sample(y=labels, random_state=0)
     np.testing.assert_array_equal(y_new, labels)
     accuracy = classifier.score(X_new.reshape(len(X_new), -1), labels)
     assert accuracy > 0.8, accuracy
-    # y=None: labels drawn from the (balanced) training classes, samples match them
-    X_new, y_new = gen.sample(40, random_state=1)
-    assert 10 < np.sum(y_new == "A") < 30
-    assert classifier.score(X_new.reshape(len(X_new), -1), y_new) > 0.8
 
 
-# -- fit_resample ------------------------------------------------------------------------------------
+def test_score_ranks_a_trained_generator_above_an_untrained_one(two_class_gen):
+    # What GridSearchCV relies on: on held-out data of the same classes, the
+    # properly trained generator scores higher (a smaller FID) than one trained
+    # for a single epoch of each stage on the same data.
+    X, y = _two_class_data()
+    X_test, y_test = _two_class_data(seed=1)
+    barely = _fit(make_gen(tokenizer_params=dict(max_epochs=1), max_epochs=1), X, y)
+    for labels in (None, y_test):
+        trained, untrained = two_class_gen.score(X_test, labels), barely.score(X_test, labels)
+        assert trained > untrained, (trained, untrained)
+
+
 def test_fit_resample_balances(resampled):
     gen, X, y, X_res, y_res = resampled
     labels, counts = np.unique(y_res, return_counts=True)
@@ -549,10 +562,9 @@ def test_score(unit_gen, unit_test_data):
     X, y = unit_test_data
     first = unit_gen.score(X)
     assert isinstance(first, float)
-    assert np.isfinite(first) and first <= 0
-    assert unit_gen.score(X) == first
+    assert unit_gen.score(X) == first  # deterministic: a fixed sampling seed and extractor
     with_labels = unit_gen.score(X, y)
-    assert np.isfinite(with_labels) and with_labels <= 0
+    assert np.isfinite(with_labels)
     assert unit_gen.score(X, y) == with_labels
     # unseen labels fall back to the training proportions
     assert np.isfinite(unit_gen.score(X, np.array(["x"] * len(X))))
@@ -594,7 +606,7 @@ def test_not_fitted():
 )
 def test_bad_X(X):
     gen = make_gen()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="NaN|infinity|2D array|dimension|empty|0 sample|strings|numeric"):
         gen.fit(X, None)
     assert not hasattr(gen, "net_")
 
@@ -630,10 +642,9 @@ def test_invalid_parameters(unit_test_data, params):
         gen = NCVQVAEGenerator(params["tokenizer"], **GEN)
     else:
         gen = make_gen(**params)
-    with pytest.raises(InvalidParameterError):
-        gen.fit(X, y)
+    with pytest.raises(ValueError, match=f"The '{next(iter(params))}' parameter of NCVQVAEGenerator"):
+        gen.fit(X, y)  # InvalidParameterError is a ValueError, so users can catch either
     assert not hasattr(gen, "net_")
-    assert issubclass(InvalidParameterError, ValueError)
 
 
 def test_hidden_dim_not_divisible_by_heads(unit_test_data):

@@ -50,7 +50,8 @@ def test_fcn_kind_defaults(fcn_data):
     assert extractor.transform(X_test).shape == (len(X_test), 128)
     clf = make_classifier(X, y, kind="fcn")
     assert cas_score(X, y, X_test, y_test, classifier=clf) > 0.9
-    assert fid_score(X, X_test, feature_extractor=extractor) >= 0.0
+    same = fid_score(X, X_test, feature_extractor=extractor)
+    assert same < fid_score(X, X_test * 3.0, feature_extractor=extractor)
 
 
 def test_fcn_history_and_standardisation(fcn_data):

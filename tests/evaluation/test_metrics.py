@@ -105,7 +105,7 @@ def test_feature_statistics():
     mu1, sigma1 = feature_statistics(F[:1])
     np.testing.assert_allclose(mu1, F[0])
     np.testing.assert_array_equal(sigma1, np.zeros((4, 4)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Expected 2D array"):
         feature_statistics(np.zeros(4))
 
 

@@ -399,6 +399,6 @@ def test_tokenizer_params_reach_the_models(monkeypatch, tmp_path):
     assert tok.ssl == "vibcreg" and tok.max_epochs == 4 and tok.hidden_dim == 8
     assert tuple(tok.augmentations) == ("gaussian_noise",)
     assert tok.random_state == 7 and tok.device == "cpu"
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="stop"):
         report._fit_variant(config, "naive", 7, np.zeros((4, 1, 16)), np.array([0, 1, 0, 1]))
     assert seen["generator"].tokenizer.ssl is None
