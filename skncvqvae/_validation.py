@@ -32,7 +32,7 @@ def _check_array_2d_3d(X, name: str) -> np.ndarray:
             f"{len(X.shape)} dimension(s) and shape {tuple(X.shape)}. Reshape your "
             "data, e.g. X.reshape(1, -1) for a single univariate series."
         )
-    if getattr(X, "dtype", None) == object and any(isinstance(v, (str, bytes)) for v in X.flat):
+    if getattr(getattr(X, "dtype", None), "kind", None) == "O" and any(isinstance(v, (str, bytes)) for v in X.flat):
         raise ValueError(
             f"{name} holds strings; series must be numeric. Convert your data to "
             "numeric values explicitly."

@@ -8,13 +8,14 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.utils.validation import check_is_fitted
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
-from conftest import TINY, make_sines
 from skncvqvae import NCVQVAETokenizer
 from skncvqvae._random import derive_seed, seeded, spawn_seeds
 from skncvqvae._training import epoch_terms
+
+from conftest import TINY, make_sines
 
 
 def test_spawn_seeds_are_distinct_and_reproducible():

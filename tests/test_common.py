@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from conftest import TINY, TINY_FCN, TINY_GENERATOR  # tests/ is on sys.path (rootdir conftest)
-
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 from skncvqvae.evaluation import FCNClassifier
+
+from conftest import TINY, TINY_FCN, TINY_GENERATOR  # tests/ is on sys.path (rootdir conftest)
 
 ESTIMATORS = [
     NCVQVAETokenizer(**TINY),

@@ -14,9 +14,15 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
-from conftest import TINY, TINY_GENERATOR, make_sines, one_torch_thread  # tests/ is on sys.path (rootdir conftest)
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 from skncvqvae.nn import MaskGITPrior
+
+from conftest import (  # tests/ is on sys.path (rootdir conftest)
+    TINY,
+    TINY_GENERATOR,
+    make_sines,
+    one_torch_thread,
+)
 
 TOK = {**TINY, "max_epochs": 3}  # the shared tiny tokenizer, one epoch more
 GEN = TINY_GENERATOR

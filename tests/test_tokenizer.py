@@ -6,11 +6,11 @@ import copy
 import pickle
 
 import joblib
-from joblib import parallel_config
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from joblib import parallel_config
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -19,10 +19,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
-from conftest import TINY, make_sines  # tests/ is on sys.path (rootdir conftest)
-
 from skncvqvae import NCVQVAETokenizer
 from skncvqvae.nn import LOSS_TERMS
+
+from conftest import TINY, make_sines  # tests/ is on sys.path (rootdir conftest)
 
 OUTPUTS = ["pooled", "tokens", "histogram"]
 FITTED = ["fitted_unit", "fitted_unit_2d", "fitted_motions"]

@@ -21,9 +21,9 @@ from torch import nn
 
 from ._augmentations import augment, check_augmentations
 from ._encoder_decoder import Decoder, Encoder, latent_width, n_downsampling
+from ._output import ModelOutput
 from ._quantizer import VectorQuantizer
 from ._ssl import SSL_LOSSES, Projector
-from ._output import ModelOutput
 from ._time_frequency import istft, stft, stft_shape
 
 __all__ = ["LOSS_TERMS", "NCVQVAEModule", "Stage1Output", "global_pool", "min_length"]

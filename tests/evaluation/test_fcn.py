@@ -7,8 +7,15 @@ import pytest
 import torch
 from sklearn.base import clone
 
+from skncvqvae.evaluation import (
+    FCNClassifier,
+    cas_score,
+    fid_score,
+    make_classifier,
+    make_feature_extractor,
+)
+
 from conftest import TINY_FCN, make_two_class  # tests/ is on sys.path (rootdir conftest)
-from skncvqvae.evaluation import FCNClassifier, cas_score, fid_score, make_classifier, make_feature_extractor
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from conftest import make_two_class  # tests/ is on sys.path (rootdir conftest)
-from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -22,6 +19,8 @@ from skncvqvae.evaluation import (
     make_classifier,
     make_feature_extractor,
 )
+
+from conftest import make_two_class  # tests/ is on sys.path (rootdir conftest)
 
 
 def _sines(n=30, length=40, offset=0.0, n_channels=1, seed=0):

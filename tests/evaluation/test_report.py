@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_MODEL, TINY_PRIOR
-
 from skncvqvae import cli, evaluation
+from skncvqvae.evaluation import BUNDLED, ReportConfig, load_dataset, run_report
 from skncvqvae.evaluation import _report as report
-from skncvqvae.evaluation import BUNDLED, load_dataset
-from skncvqvae.evaluation import ReportConfig, run_report
 from skncvqvae.evaluation._report import COLUMNS
+
+from conftest import TINY_MODEL, TINY_PRIOR
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 VARIANTS = ("naive", "barlowtwins", "vibcreg")

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from skncvqvae.nn._encoder_decoder import Decoder, Encoder, ResBlock, latent_width, n_downsampling
 from skncvqvae.nn import stft, stft_shape
+from skncvqvae.nn._encoder_decoder import Decoder, Encoder, ResBlock, latent_width, n_downsampling
 
 
 def _timevqvae_rule(length, n_fft, width):

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-
-from conftest import TINY_PRIOR, one_torch_thread  # tests/ is on sys.path (rootdir conftest)
 from skncvqvae.nn._prior import (
     PRIOR_TERMS,
     MaskGITPrior,
@@ -18,6 +16,8 @@ from skncvqvae.nn._prior import (
     gumbel_noise,
     n_masked_after_step,
 )
+
+from conftest import TINY_PRIOR, one_torch_thread  # tests/ is on sys.path (rootdir conftest)
 
 K = 8  # codebook size; the mask id is K
 D = 8  # code dimension

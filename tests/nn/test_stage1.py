@@ -7,9 +7,10 @@ import math
 import pytest
 import torch
 
-from conftest import TINY_MODEL
-from skncvqvae.nn._stage1 import LOSS_TERMS, NCVQVAEModule, Stage1Output, global_pool, min_length
 from skncvqvae.nn import stft_shape
+from skncvqvae.nn._stage1 import LOSS_TERMS, NCVQVAEModule, Stage1Output, global_pool, min_length
+
+from conftest import TINY_MODEL
 
 SMALL = {**TINY_MODEL, "n_resnet_blocks": 1}  # one residual block, to exercise it
 
