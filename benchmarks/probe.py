@@ -28,7 +28,9 @@ VARIANTS = {
     "naive": dict(ssl=None),
     "barlowtwins/slice_and_shuffle": dict(ssl="barlowtwins", augmentations=("slice_and_shuffle",)),
     "barlowtwins/gaussian_noise": dict(ssl="barlowtwins", augmentations=("gaussian_noise",)),
-    "barlowtwins/warp_amp": dict(ssl="barlowtwins", augmentations=("window_warp", "amplitude_resize")),
+    "barlowtwins/warp_amp": dict(
+        ssl="barlowtwins", augmentations=("window_warp", "amplitude_resize")
+    ),
     "vibcreg/slice_and_shuffle": dict(ssl="vibcreg", augmentations=("slice_and_shuffle",)),
     "vibcreg/gaussian_noise": dict(ssl="vibcreg", augmentations=("gaussian_noise",)),
     "vibcreg/warp_amp": dict(ssl="vibcreg", augmentations=("window_warp", "amplitude_resize")),
@@ -55,8 +57,14 @@ def run_one(dataset: str, variant: str, seed: int, params: dict) -> dict:
     tok.fit(X_train)
     fit_s = time.perf_counter() - start
     acc = linear_probe(tok.transform(X_train), y_train, tok.transform(X_test), y_test)
-    return dict(dataset=dataset, variant=variant, seed=seed, fit_s=fit_s,
-                perplexity=tok.history_[-1]["perplexity"], **acc)
+    return dict(
+        dataset=dataset,
+        variant=variant,
+        seed=seed,
+        fit_s=fit_s,
+        perplexity=tok.history_[-1]["perplexity"],
+        **acc,
+    )
 
 
 def baselines(dataset: str) -> dict:
@@ -76,8 +84,11 @@ def baselines(dataset: str) -> dict:
     nn1 = KNeighborsClassifier(1).fit(znorm(X_train), y_train).score(znorm(X_test), y_test)
     mr = MiniRocket(random_state=0).fit(X_train)
     ridge = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(mr.transform(X_train), y_train)
-    return {"raw linear SVC": svc, "1-NN ED": nn1,
-            "MiniRocket+Ridge": ridge.score(mr.transform(X_test), y_test)}
+    return {
+        "raw linear SVC": svc,
+        "1-NN ED": nn1,
+        "MiniRocket+Ridge": ridge.score(mr.transform(X_test), y_test),
+    }
 
 
 def parse_params(items) -> dict:
@@ -90,7 +101,9 @@ def main(argv=None) -> None:
     from joblib import Parallel, delayed
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["GunPoint", "ArrowHead", "ItalyPowerDemand"])
+    parser.add_argument(
+        "--datasets", nargs="+", default=["GunPoint", "ArrowHead", "ItalyPowerDemand"]
+    )
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=sorted(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--param", action="append", help="tokenizer parameter, key=value")
@@ -103,24 +116,33 @@ def main(argv=None) -> None:
     import sklearn
     import torch
 
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
-          f"{torch.__version__}, scikit-learn {sklearn.__version__}; params {params}")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
+        f"{torch.__version__}, scikit-learn {sklearn.__version__}; params {params}"
+    )
     jobs = list(itertools.product(args.datasets, args.variants, args.seeds))
     rows = []
     for row in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
         delayed(run_one)(d, v, s, params) for d, v, s in jobs
     ):
         rows.append(row)
-        print(f"[{len(rows)}/{len(jobs)}] " + ", ".join(
-            f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
-        ), flush=True)
+        print(
+            f"[{len(rows)}/{len(jobs)}] "
+            + ", ".join(
+                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+            ),
+            flush=True,
+        )
     df = pd.DataFrame(rows)
     if args.csv:
         df.to_csv(args.csv, index=False)
     summary = df.groupby(["dataset", "variant"], sort=False).agg(
-        svm_mean=("svm", "mean"), svm_std=("svm", "std"),
-        knn_mean=("knn", "mean"), knn_std=("knn", "std"),
-        fit_s=("fit_s", "median"), perplexity=("perplexity", "mean"),
+        svm_mean=("svm", "mean"),
+        svm_std=("svm", "std"),
+        knn_mean=("knn", "mean"),
+        knn_std=("knn", "std"),
+        fit_s=("fit_s", "median"),
+        perplexity=("perplexity", "mean"),
     )
     print(summary.round(3).to_markdown())
     print("\nMean over datasets:")

@@ -32,8 +32,9 @@ GRIDS = {
 }
 
 
-def measure(n: int, c: int, length: int, ssl, epochs: int, device: str, threads: int,
-            sample: bool) -> dict:
+def measure(
+    n: int, c: int, length: int, ssl, epochs: int, device: str, threads: int, sample: bool
+) -> dict:
     import resource
     import time
 
@@ -45,7 +46,9 @@ def measure(n: int, c: int, length: int, ssl, epochs: int, device: str, threads:
 
     rng = np.random.default_rng(0)
     t = np.linspace(0, 8 * np.pi, length)
-    X = np.sin(t[None, None, :] * rng.uniform(0.5, 2, (n, c, 1))) + 0.1 * rng.normal(size=(n, c, length))
+    X = np.sin(t[None, None, :] * rng.uniform(0.5, 2, (n, c, 1))) + 0.1 * rng.normal(
+        size=(n, c, length)
+    )
     y = rng.integers(0, 2, n)
     tok = NCVQVAETokenizer(ssl=ssl, max_epochs=epochs, device=device, random_state=0)
     row = dict(n=n, channels=c, length=length, ssl=str(ssl))
@@ -82,20 +85,41 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.one:
         config = json.loads(args.one)
-        print(json.dumps(measure(**config, epochs=args.epochs, device=args.device,
-                                 threads=args.threads, sample=args.sample)))
+        print(
+            json.dumps(
+                measure(
+                    **config,
+                    epochs=args.epochs,
+                    device=args.device,
+                    threads=args.threads,
+                    sample=args.sample,
+                )
+            )
+        )
         return
 
     import pandas as pd
     import torch
 
-    print(f"# {platform.machine()} {platform.processor()}, {os.cpu_count()} CPUs, "
-          f"{args.threads} torch threads, device {args.device}, torch {torch.__version__}, "
-          f"{args.epochs} epochs per configuration")
+    print(
+        f"# {platform.machine()} {platform.processor()}, {os.cpu_count()} CPUs, "
+        f"{args.threads} torch threads, device {args.device}, torch {torch.__version__}, "
+        f"{args.epochs} epochs per configuration"
+    )
     rows = []
     for config in GRIDS[args.grid]:
-        cmd = [sys.executable, __file__, "--one", json.dumps(config), "--epochs", str(args.epochs),
-               "--threads", str(args.threads), "--device", args.device]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            json.dumps(config),
+            "--epochs",
+            str(args.epochs),
+            "--threads",
+            str(args.threads),
+            "--device",
+            args.device,
+        ]
         if args.sample:
             cmd.append("--sample")
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout

@@ -12,11 +12,13 @@ from sklearn.svm import SVC
 from skncvqvae import NCVQVAETokenizer
 
 X, y = load_italy_power_demand(split="train")
-pipe = Pipeline([
-    ("tokenizer", NCVQVAETokenizer(max_epochs=100, random_state=0)),
-    ("scale", MinMaxScaler()),
-    ("svc", SVC(kernel="linear")),
-])
+pipe = Pipeline(
+    [
+        ("tokenizer", NCVQVAETokenizer(max_epochs=100, random_state=0)),
+        ("scale", MinMaxScaler()),
+        ("svc", SVC(kernel="linear")),
+    ]
+)
 search = GridSearchCV(
     pipe,
     {"tokenizer__ssl": [None, "barlowtwins", "vibcreg"], "svc__C": [0.1, 1.0]},

@@ -12,6 +12,8 @@ X, y = load_gunpoint(split="train")
 # keep at most 25 series of class "1" and 8 of class "2"
 keep = np.r_[np.flatnonzero(y == "1")[:25], np.flatnonzero(y == "2")[:8]]
 X, y = X[keep], y[keep]
+
+
 def counts(labels):
     values, n = np.unique(labels, return_counts=True)
     return dict(zip(values.tolist(), n.tolist()))

@@ -73,7 +73,9 @@ class SelfLossNet(NeuralNet):
         for name in self.term_names:
             if name == "loss":
                 continue
-            callbacks.append((f"train_{name}", PassthroughScoring(name=f"train_{name}", on_train=True)))
+            callbacks.append(
+                (f"train_{name}", PassthroughScoring(name=f"train_{name}", on_train=True))
+            )
             callbacks.append((f"valid_{name}", PassthroughScoring(name=f"valid_{name}")))
         return callbacks
 

@@ -32,7 +32,9 @@ def _check_array_2d_3d(X, name: str) -> np.ndarray:
             f"{len(X.shape)} dimension(s) and shape {tuple(X.shape)}. Reshape your "
             "data, e.g. X.reshape(1, -1) for a single univariate series."
         )
-    if getattr(getattr(X, "dtype", None), "kind", None) == "O" and any(isinstance(v, (str, bytes)) for v in X.flat):
+    if getattr(getattr(X, "dtype", None), "kind", None) == "O" and any(
+        isinstance(v, (str, bytes)) for v in X.flat
+    ):
         raise ValueError(
             f"{name} holds strings; series must be numeric. Convert your data to "
             "numeric values explicitly."
@@ -188,7 +190,6 @@ def check_labels(y, X3: np.ndarray, name: str) -> np.ndarray:
     y = column_or_1d(np.asarray(y), warn=True)
     if y.shape[0] != X3.shape[0]:
         raise ValueError(
-            f"{name} has {y.shape[0]} labels but the collection has {X3.shape[0]} "
-            "series."
+            f"{name} has {y.shape[0]} labels but the collection has {X3.shape[0]} series."
         )
     return y

@@ -38,31 +38,56 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     report.add_argument(
-        "--dataset", default=defaults.dataset,
+        "--dataset",
+        default=defaults.dataset,
         help="aeon dataset name (GunPoint, ArrowHead, ItalyPowerDemand, BasicMotions and "
         "UnitTest are bundled and work offline), an .npz file with X_train, y_train, X_test, "
         "y_test, or a DIR/NAME prefix of NAME_TRAIN.ts and NAME_TEST.ts files",
     )
-    report.add_argument("--variants", nargs="+", default=list(defaults.variants), choices=sorted(VARIANTS))
+    report.add_argument(
+        "--variants", nargs="+", default=list(defaults.variants), choices=sorted(VARIANTS)
+    )
     report.add_argument("--seeds", nargs="+", type=int, default=list(defaults.seeds))
     report.add_argument(
-        "--max-epochs", nargs="+", type=int, metavar=("STAGE1", "STAGE2"),
+        "--max-epochs",
+        nargs="+",
+        type=int,
+        metavar=("STAGE1", "STAGE2"),
         default=[defaults.max_epochs_stage1, defaults.max_epochs_stage2],
         help="training epochs of stage 1 and stage 2 (one value sets both); the thesis "
         "used 1000 for stage 1",
     )
     report.add_argument(
-        "--augmentations", nargs="+", choices=sorted(AUGMENTATIONS), default=None,
+        "--augmentations",
+        nargs="+",
+        choices=sorted(AUGMENTATIONS),
+        default=None,
         help="augmentations of the SSL variants (default: the tokenizer's default)",
     )
-    report.add_argument("--n-cas-samples", type=int, default=defaults.n_cas_samples,
-                        help="generated series the CAS classifier trains on")
+    report.add_argument(
+        "--n-cas-samples",
+        type=int,
+        default=defaults.n_cas_samples,
+        help="generated series the CAS classifier trains on",
+    )
     report.add_argument("--device", default=defaults.device, help='"auto", "cpu", "cuda", ...')
     report.add_argument("--output", type=Path, default=defaults.output, help="output folder")
-    report.add_argument("--tokenizer-param", type=_key_value, action="append", default=[],
-                        metavar="KEY=VALUE", help="extra NCVQVAETokenizer parameter (repeatable)")
-    report.add_argument("--generator-param", type=_key_value, action="append", default=[],
-                        metavar="KEY=VALUE", help="extra NCVQVAEGenerator parameter (repeatable)")
+    report.add_argument(
+        "--tokenizer-param",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra NCVQVAETokenizer parameter (repeatable)",
+    )
+    report.add_argument(
+        "--generator-param",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra NCVQVAEGenerator parameter (repeatable)",
+    )
     report.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 

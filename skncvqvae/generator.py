@@ -263,7 +263,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                 )
             return np.full(n_samples, self.net_.module_.null_class), None
         if y is None:
-            ids = rng.choice(len(self.classes_), size=n_samples, p=self.class_counts_ / self.class_counts_.sum())
+            ids = rng.choice(
+                len(self.classes_), size=n_samples, p=self.class_counts_ / self.class_counts_.sum()
+            )
         else:
             # No cast to classes_.dtype: it would truncate longer strings ('12' -> '1'
             # for classes of dtype <U1) and floats, and accept unseen labels.

@@ -74,7 +74,6 @@ def make_two_class(n=40, length=32, seed=0):
     return X, y
 
 
-
 @pytest.fixture(scope="session")
 def unit_test_data():
     """aeon's UnitTest train split: X (20, 1, 24) float64, y strings."""

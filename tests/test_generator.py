@@ -108,7 +108,9 @@ def test_codebook_prior_starts_from_tokenizer_codebook(unit_test_data):
     X, y = unit_test_data
     gen = _fit(make_gen(max_epochs=1, lr=1e-12), X, y)
     codebook = gen.tokenizer_.net_.module_.quantizer.embed.detach().cpu()
-    torch.testing.assert_close(gen.net_.module_.codes.detach().cpu(), codebook, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(
+        gen.net_.module_.codes.detach().cpu(), codebook, atol=1e-6, rtol=1e-5
+    )
 
 
 def test_tokens_prior_input(unit_test_data):
@@ -280,7 +282,9 @@ def _assert_same_rng_states(before, after):
     assert torch.equal(before[0], after[0]), "torch's global RNG state changed"
     np_before, np_after = before[1], after[1]
     assert np_before[0] == np_after[0]
-    np.testing.assert_array_equal(np_before[1], np_after[1], err_msg="numpy's global RNG state changed")
+    np.testing.assert_array_equal(
+        np_before[1], np_after[1], err_msg="numpy's global RNG state changed"
+    )
     assert np_before[2:] == np_after[2:]
 
 
@@ -306,7 +310,9 @@ def test_different_random_state_gives_different_model(unit_gen, unit_test_data):
     X, y = unit_test_data
     gen = _fit(make_gen(random_state=1), X, y)
     assert gen.history_ != unit_gen.history_
-    assert not np.array_equal(gen.sample(8, random_state=0)[0], unit_gen.sample(8, random_state=0)[0])
+    assert not np.array_equal(
+        gen.sample(8, random_state=0)[0], unit_gen.sample(8, random_state=0)[0]
+    )
 
 
 def test_random_state_none_tokenizer_gets_seed_from_generator(unit_test_data):
@@ -315,7 +321,9 @@ def test_random_state_none_tokenizer_gets_seed_from_generator(unit_test_data):
         _fit(make_gen(tokenizer_params=dict(random_state=None), max_epochs=1), X, y)
         for _ in range(2)
     ]
-    np.testing.assert_array_equal(gens[0].sample(4, random_state=0)[0], gens[1].sample(4, random_state=0)[0])
+    np.testing.assert_array_equal(
+        gens[0].sample(4, random_state=0)[0], gens[1].sample(4, random_state=0)[0]
+    )
 
 
 # -- data space ----------------------------------------------------------------------------------
@@ -391,7 +399,7 @@ def test_fit_resample_balances(resampled):
     np.testing.assert_array_equal(X_res[: len(X)], X.astype(np.float64))
     np.testing.assert_array_equal(y_res[: len(y)], y)
     assert y_res.dtype == y.dtype
-    assert y_res[len(y):].tolist() == ["minor"] * 8
+    assert y_res[len(y) :].tolist() == ["minor"] * 8
     assert np.isfinite(X_res).all()
     assert hasattr(gen, "net_")  # fit_resample leaves the generator fitted
 
@@ -493,7 +501,9 @@ def test_refit_tokenizer_clones_fitted_tokenizer(fitted_copy, unit_test_data):
     X, y = unit_test_data
     state = _state(fitted_copy)
     net = fitted_copy.net_
-    gen = _fit(NCVQVAEGenerator(fitted_copy, refit_tokenizer=True, **{**GEN, "max_epochs": 1}), X, y)
+    gen = _fit(
+        NCVQVAEGenerator(fitted_copy, refit_tokenizer=True, **{**GEN, "max_epochs": 1}), X, y
+    )
     assert gen.tokenizer_ is not fitted_copy
     assert fitted_copy.net_ is net
     _assert_same_state(state, _state(fitted_copy))
@@ -505,7 +515,11 @@ def test_unfitted_tokenizer_is_cloned(unit_test_data, refit_tokenizer):
     X, y = unit_test_data
     tokenizer = NCVQVAETokenizer(**{**TOK, "max_epochs": 1})
     params = tokenizer.get_params()
-    gen = _fit(NCVQVAEGenerator(tokenizer, refit_tokenizer=refit_tokenizer, **{**GEN, "max_epochs": 1}), X, y)
+    gen = _fit(
+        NCVQVAEGenerator(tokenizer, refit_tokenizer=refit_tokenizer, **{**GEN, "max_epochs": 1}),
+        X,
+        y,
+    )
     assert gen.tokenizer_ is not tokenizer
     assert hasattr(gen.tokenizer_, "net_")
     assert not hasattr(tokenizer, "net_")
@@ -612,7 +626,9 @@ def test_not_fitted():
 )
 def test_bad_X(X):
     gen = make_gen()
-    with pytest.raises(ValueError, match="NaN|infinity|2D array|dimension|empty|0 sample|strings|numeric"):
+    with pytest.raises(
+        ValueError, match="NaN|infinity|2D array|dimension|empty|0 sample|strings|numeric"
+    ):
         gen.fit(X, None)
     assert not hasattr(gen, "net_")
 
@@ -648,7 +664,9 @@ def test_invalid_parameters(unit_test_data, params):
         gen = NCVQVAEGenerator(params["tokenizer"], **GEN)
     else:
         gen = make_gen(**params)
-    with pytest.raises(ValueError, match=f"The '{next(iter(params))}' parameter of NCVQVAEGenerator"):
+    with pytest.raises(
+        ValueError, match=f"The '{next(iter(params))}' parameter of NCVQVAEGenerator"
+    ):
         gen.fit(X, y)  # InvalidParameterError is a ValueError, so users can catch either
     assert not hasattr(gen, "net_")
 
@@ -661,7 +679,8 @@ def test_hidden_dim_not_divisible_by_heads(unit_test_data):
 
 def test_generator_n_features_in_follows_sklearn():
     X = make_sines(n=12, length=32)
-    gen = NCVQVAEGenerator(NCVQVAETokenizer(**TINY), hidden_dim=16, n_layers=1, max_epochs=1,
-                           random_state=0)
+    gen = NCVQVAEGenerator(
+        NCVQVAETokenizer(**TINY), hidden_dim=16, n_layers=1, max_epochs=1, random_state=0
+    )
     assert gen.fit(X).n_features_in_ == X.shape[1]
     assert gen.fit(X[:, 0, :]).n_features_in_ == X.shape[2]

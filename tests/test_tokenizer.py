@@ -357,9 +357,7 @@ def test_grid_search_pipeline_parallel(unit_test_data):
     check_is_fitted(search.best_estimator_.named_steps["tok"])
     # the parallel search finds what a serial one finds
     serial = _grid_search(X, y, n_jobs=1)
-    assert_array_equal(
-        search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
-    )
+    assert_array_equal(search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
@@ -377,9 +375,7 @@ def test_set_output_pandas(output, fitted_unit, unit_test_data):
     assert_array_equal(df.to_numpy(), expected)
 
 
-@pytest.mark.parametrize(
-    "output, n_names", [("pooled", 16), ("tokens", 30), ("histogram", 8)]
-)
+@pytest.mark.parametrize("output, n_names", [("pooled", 16), ("tokens", 30), ("histogram", 8)])
 def test_get_feature_names_out(output, n_names, fitted_unit):
     names = _with_output(fitted_unit, output).get_feature_names_out()
     assert names.shape == (n_names,)

@@ -42,7 +42,9 @@ def load_dataset(name: str):
             missing = {"X_train", "y_train", "X_test", "y_test"} - set(data.files)
             if missing:
                 raise ValueError(f"{path} lacks the arrays {sorted(missing)}.")
-            return tuple(np.asarray(data[key]) for key in ("X_train", "y_train", "X_test", "y_test"))
+            return tuple(
+                np.asarray(data[key]) for key in ("X_train", "y_train", "X_test", "y_test")
+            )
     train_ts = path.parent / f"{path.name}_TRAIN.ts"
     if train_ts.is_file():
         from aeon.datasets import load_from_ts_file

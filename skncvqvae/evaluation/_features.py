@@ -139,7 +139,5 @@ def make_classifier(X_train, y_train, *, random_state=0, kind: str = "minirocket
     y = check_labels(y_train, X3, "y_train")
     if kind == "fcn":
         return FCNClassifier(random_state=random_state).fit(X3, y)
-    steps = _minirocket_steps(random_state) + [
-        ("classifier", LogisticRegression(max_iter=1000))
-    ]
+    steps = _minirocket_steps(random_state) + [("classifier", LogisticRegression(max_iter=1000))]
     return Pipeline(steps).fit(X3, y)

@@ -102,8 +102,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, *, eps: float = 1e-6) -> float:
     for name, sigma in (("sigma1", sigma1), ("sigma2", sigma2)):
         if sigma.shape != (d, d):
             raise ValueError(
-                f"{name} must have shape ({d}, {d}) to match the means; got "
-                f"{sigma.shape}."
+                f"{name} must have shape ({d}, {d}) to match the means; got {sigma.shape}."
             )
     for name, arr in (("mu1", mu1), ("mu2", mu2), ("sigma1", sigma1), ("sigma2", sigma2)):
         if not np.isfinite(arr).all():
@@ -274,9 +273,7 @@ def inception_score(X_fake, classifier, *, eps: float = 1e-12) -> float:
     X3 = as_3d_float(X_fake, name="X_fake", dtype=np.float64)
     proba = check_array(classifier.predict_proba(X3), dtype=np.float64, input_name="proba")
     if proba.shape[0] != X3.shape[0]:
-        raise ValueError(
-            f"predict_proba returned {proba.shape[0]} rows for {X3.shape[0]} series."
-        )
+        raise ValueError(f"predict_proba returned {proba.shape[0]} rows for {X3.shape[0]} series.")
     marginal = proba.mean(axis=0, keepdims=True)
     kl = np.sum(proba * (np.log(proba + eps) - np.log(marginal + eps)), axis=1)
     return float(np.exp(kl.mean()))

@@ -225,7 +225,7 @@ def plot_training_curves(
     n_rows = math.ceil(len(keys) / n_cols)
     fig = Figure(figsize=(4.0 * n_cols, 3.0 * n_rows + 0.6), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
-    for ax in axes[len(keys):]:
+    for ax in axes[len(keys) :]:
         fig.delaxes(ax)
     for ax, key in zip(axes, keys):
         plotted = []

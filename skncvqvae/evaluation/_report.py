@@ -120,7 +120,9 @@ def _summarise(rows: list[dict]):
     for column in COLUMNS:
         digits = 1 if column in ("fit s", "sample s") else 3
         table[column] = [
-            "" if np.isnan(m) else (f"{m:.{digits}f}" if s == 0 else f"{m:.{digits}f} ± {s:.{digits}f}")
+            ""
+            if np.isnan(m)
+            else (f"{m:.{digits}f}" if s == 0 else f"{m:.{digits}f} ± {s:.{digits}f}")
             for m, s in zip(mean[column], std[column])
         ]
     return frame, table
@@ -133,7 +135,9 @@ def _figures(config, data, fitted: dict, generated: dict) -> list[Path]:
     for variant, generator in fitted.items():
         tokenizer = generator.tokenizer_
         fig = plotting.plot_reconstructions(
-            X_test, tokenizer.reconstruct(X_test), title=f"{variant}: test series vs reconstructions"
+            X_test,
+            tokenizer.reconstruct(X_test),
+            title=f"{variant}: test series vs reconstructions",
         )
         paths.append(plotting.save_figure(fig, out / f"reconstructions_{variant}.png"))
         X_gen, y_gen = generated[variant]
@@ -143,27 +147,37 @@ def _figures(config, data, fitted: dict, generated: dict) -> list[Path]:
         paths.append(plotting.save_figure(fig, out / f"samples_{variant}.png"))
     histories1 = {v: g.tokenizer_.history_ for v, g in fitted.items()}
     histories2 = {v: g.history_ for v, g in fitted.items()}
-    paths.append(plotting.save_figure(
-        plotting.plot_training_curves(histories1, title="Stage 1 (tokenizer) training"),
-        out / "training_curves_stage1.png",
-    ))
-    paths.append(plotting.save_figure(
-        plotting.plot_training_curves(histories2, title="Stage 2 (prior) training"),
-        out / "training_curves_stage2.png",
-    ))
+    paths.append(
+        plotting.save_figure(
+            plotting.plot_training_curves(histories1, title="Stage 1 (tokenizer) training"),
+            out / "training_curves_stage1.png",
+        )
+    )
+    paths.append(
+        plotting.save_figure(
+            plotting.plot_training_curves(histories2, title="Stage 2 (prior) training"),
+            out / "training_curves_stage2.png",
+        )
+    )
     usage = {}
     for variant, generator in fitted.items():
         tokens = generator.tokenizer_.encode(X_test).ravel()
-        usage[variant] = np.bincount(tokens, minlength=generator.tokenizer_.codebook_size) / tokens.size
-    paths.append(plotting.save_figure(
-        plotting.plot_codebook_usage(usage, title="Codebook usage on the test split"),
-        out / "codebook_usage.png",
-    ))
+        usage[variant] = (
+            np.bincount(tokens, minlength=generator.tokenizer_.codebook_size) / tokens.size
+        )
+    paths.append(
+        plotting.save_figure(
+            plotting.plot_codebook_usage(usage, title="Codebook usage on the test split"),
+            out / "codebook_usage.png",
+        )
+    )
     features = {v: g.tokenizer_.transform(X_test) for v, g in fitted.items()}
-    paths.append(plotting.save_figure(
-        plotting.plot_embeddings(features, y_test, title="PCA of pooled z_q (test split)"),
-        out / "embeddings.png",
-    ))
+    paths.append(
+        plotting.save_figure(
+            plotting.plot_embeddings(features, y_test, title="PCA of pooled z_q (test split)"),
+            out / "embeddings.png",
+        )
+    )
     return paths
 
 
@@ -183,8 +197,11 @@ def run_report(config: ReportConfig):
     X_train, y_train, X_test, y_test = data
     config.output = Path(config.output)
     config.output.mkdir(parents=True, exist_ok=True)
-    _log(config, f"{config.dataset}: train {X_train.shape}, test {X_test.shape}, "
-         f"{len(np.unique(y_train))} classes; writing to {config.output}/")
+    _log(
+        config,
+        f"{config.dataset}: train {X_train.shape}, test {X_test.shape}, "
+        f"{len(np.unique(y_train))} classes; writing to {config.output}/",
+    )
     _log(config, "fitting MiniRocket features and the reference classifier on real train data")
     references = (
         make_feature_extractor(X_train, random_state=0),
@@ -194,15 +211,18 @@ def run_report(config: ReportConfig):
     total = len(config.variants) * len(config.seeds)
     for variant in config.variants:
         for seed in config.seeds:
-            _log(config, f"[{len(rows) + 1}/{total}] {variant}, seed {seed}: fitting stages 1 and 2")
+            _log(
+                config, f"[{len(rows) + 1}/{total}] {variant}, seed {seed}: fitting stages 1 and 2"
+            )
             generator, fit_s = _fit_variant(config, variant, seed, X_train, y_train)
             _log(config, f"[{len(rows) + 1}/{total}] {variant}, seed {seed}: evaluating")
             row, samples = _evaluate(generator, data, references, config, seed)
             rows.append({"model": variant, "seed": seed, **row, "fit s": fit_s})
             if variant not in fitted:
                 fitted[variant], generated[variant] = generator, samples
-    rows.append({"model": "real data (train vs test)", "seed": np.nan,
-                 **_real_reference(data, references)})
+    rows.append(
+        {"model": "real data (train vs test)", "seed": np.nan, **_real_reference(data, references)}
+    )
     frame, table = _summarise(rows)
     frame.to_csv(config.output / "results_per_seed.csv", index=False)
     table.to_csv(config.output / "results.csv")

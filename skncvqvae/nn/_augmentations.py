@@ -42,7 +42,9 @@ def _check_x(x: torch.Tensor) -> None:
         raise ValueError(f"x must have B, C, L >= 1; got shape {tuple(x.shape)}.")
 
 
-def _check_range(name: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
+def _check_range(
+    name: str, value: float, low: float, high: float, *, low_open: bool = False
+) -> None:
     ok = (low < value if low_open else low <= value) and value <= high
     if not ok:
         bracket = "(" if low_open else "["
@@ -53,12 +55,16 @@ def _position_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.float64 if x.dtype == torch.float64 else torch.float32
 
 
-def _uniform(shape: tuple[int, ...], low: float, high: float, x: torch.Tensor, generator, dtype=None) -> torch.Tensor:
+def _uniform(
+    shape: tuple[int, ...], low: float, high: float, x: torch.Tensor, generator, dtype=None
+) -> torch.Tensor:
     u = torch.rand(shape, generator=generator, device=x.device, dtype=dtype or x.dtype)
     return low + (high - low) * u
 
 
-def _normal(shape: tuple[int, ...], mean: float, std: float, x: torch.Tensor, generator) -> torch.Tensor:
+def _normal(
+    shape: tuple[int, ...], mean: float, std: float, x: torch.Tensor, generator
+) -> torch.Tensor:
     return mean + std * torch.randn(shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
@@ -94,7 +100,9 @@ def _resample(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     return torch.lerp(x_lo, x_hi, weight.expand_as(x_lo))
 
 
-def amplitude_resize(x: torch.Tensor, generator: torch.Generator | None = None, *, std: float = 0.2) -> torch.Tensor:
+def amplitude_resize(
+    x: torch.Tensor, generator: torch.Generator | None = None, *, std: float = 0.2
+) -> torch.Tensor:
     """Scale each sample by a random factor.
 
     ``y[b] = (1 + s_b) x[b]`` with ``s_b ~ N(0, std^2)``, one factor per sample
@@ -117,7 +125,9 @@ def amplitude_resize(x: torch.Tensor, generator: torch.Generator | None = None, 
     return x * _normal((x.shape[0], 1, 1), 1.0, std, x, generator)
 
 
-def gaussian_noise(x: torch.Tensor, generator: torch.Generator | None = None, *, std: float = 0.05) -> torch.Tensor:
+def gaussian_noise(
+    x: torch.Tensor, generator: torch.Generator | None = None, *, std: float = 0.05
+) -> torch.Tensor:
     """Add white Gaussian noise.
 
     ``y[b, c, t] = x[b, c, t] + e[b, c, t]`` with i.i.d. ``e ~ N(0, std^2)``.
@@ -139,7 +149,9 @@ def gaussian_noise(x: torch.Tensor, generator: torch.Generator | None = None, *,
     return x + _normal(tuple(x.shape), 0.0, std, x, generator)
 
 
-def flip(x: torch.Tensor, generator: torch.Generator | None = None, *, p: float = 0.5) -> torch.Tensor:
+def flip(
+    x: torch.Tensor, generator: torch.Generator | None = None, *, p: float = 0.5
+) -> torch.Tensor:
     """Negate each sample with probability ``p`` (sign flip, not time reversal).
 
     ``y[b] = s_b x[b]`` with ``s_b = -1`` with probability ``p`` and ``+1``
@@ -163,7 +175,9 @@ def flip(x: torch.Tensor, generator: torch.Generator | None = None, *, p: float 
     return torch.where(u < p, -x, x)
 
 
-def slope(x: torch.Tensor, generator: torch.Generator | None = None, *, max_slope: float = 0.5) -> torch.Tensor:
+def slope(
+    x: torch.Tensor, generator: torch.Generator | None = None, *, max_slope: float = 0.5
+) -> torch.Tensor:
     """Add a random linear trend.
 
     ``y[b, c, t] = x[b, c, t] + a_b t / (L - 1)`` for ``t = 0, ..., L - 1``
@@ -202,7 +216,10 @@ def _warp_positions(
     """
     a, s = start.unsqueeze(1), scale.unsqueeze(1)
     extent = (length - 1) + span * (s - 1)
-    u = torch.linspace(0.0, 1.0, length, device=start.device, dtype=start.dtype).unsqueeze(0) * extent
+    u = (
+        torch.linspace(0.0, 1.0, length, device=start.device, dtype=start.dtype).unsqueeze(0)
+        * extent
+    )
     inside = a + (u - a) / s
     after = u - span * (s - 1)
     return torch.where(u <= a, u, torch.where(u <= a + span * s, inside, after))
@@ -251,7 +268,9 @@ def window_warp(
     return _resample(x, _warp_positions(start, float(n_points - 1), scale, length))
 
 
-def random_crop(x: torch.Tensor, generator: torch.Generator | None = None, *, crop_ratio: float = 0.8) -> torch.Tensor:
+def random_crop(
+    x: torch.Tensor, generator: torch.Generator | None = None, *, crop_ratio: float = 0.8
+) -> torch.Tensor:
     """Take a random contiguous window and resample it to the original length.
 
     With ``n = min(L, max(2, round(crop_ratio L)))`` and ``a_b ~ U{0, ..., L -
@@ -299,7 +318,9 @@ def _segment_sources(cuts: torch.Tensor, perm: torch.Tensor, length: int) -> tor
     return src_starts.gather(1, seg) + t - out_starts.gather(1, seg)
 
 
-def slice_and_shuffle(x: torch.Tensor, generator: torch.Generator | None = None, *, n_segments: int = 4) -> torch.Tensor:
+def slice_and_shuffle(
+    x: torch.Tensor, generator: torch.Generator | None = None, *, n_segments: int = 4
+) -> torch.Tensor:
     """Cut each sample into segments and concatenate them in a random order.
 
     With ``n = min(n_segments, L)``, ``n - 1`` distinct cut points are drawn

@@ -104,9 +104,7 @@ class VectorQuantizer(nn.Module):
         if n >= self.codebook_size:
             idx = torch.randperm(n, generator=generator, device=flat.device)[: self.codebook_size]
         else:
-            idx = torch.randint(
-                n, (self.codebook_size,), generator=generator, device=flat.device
-            )
+            idx = torch.randint(n, (self.codebook_size,), generator=generator, device=flat.device)
         self.embed.copy_(flat[idx])
         self.embed_avg.copy_(flat[idx])
         self.cluster_size.fill_(1.0)
@@ -122,9 +120,7 @@ class VectorQuantizer(nn.Module):
         self.embed.copy_(self.embed_avg / smoothed[:, None])
 
     # -- forward -------------------------------------------------------------
-    def forward(
-        self, z: torch.Tensor, generator: torch.Generator | None = None
-    ) -> QuantizerOutput:
+    def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> QuantizerOutput:
         batch, _, height, width = z.shape
         flat = rearrange(z, "b d h w -> (b h w) d")
         if self.training and not bool(self.initialized):

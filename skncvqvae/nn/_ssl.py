@@ -116,16 +116,13 @@ class IterNorm(nn.Module):
         self.momentum = momentum
         d = self.group_size
         self.register_buffer("running_mean", torch.zeros(groups, d, 1))
-        self.register_buffer(
-            "running_wmat", torch.eye(d).expand(groups, d, d).clone()
-        )
+        self.register_buffer("running_wmat", torch.eye(d).expand(groups, d, d).clone())
 
     def forward(self, x: Tensor) -> Tensor:
         """Whiten ``x`` of shape ``(B, num_features)``; returns the same shape."""
         if x.ndim != 2 or x.shape[1] != self.num_features:
             raise ValueError(
-                f"IterNorm expects input of shape (B, {self.num_features}); "
-                f"got {tuple(x.shape)}."
+                f"IterNorm expects input of shape (B, {self.num_features}); got {tuple(x.shape)}."
             )
         b = x.shape[0]
         g, d = self.num_groups, self.group_size
@@ -134,9 +131,7 @@ class IterNorm(nn.Module):
             mean = xg.mean(dim=-1, keepdim=True)
             xc = xg - mean
             eye = torch.eye(d, dtype=x.dtype, device=x.device).expand(g, d, d)
-            sigma = torch.baddbmm(
-                eye, xc, xc.transpose(1, 2), beta=self.eps, alpha=1.0 / b
-            )
+            sigma = torch.baddbmm(eye, xc, xc.transpose(1, 2), beta=self.eps, alpha=1.0 / b)
             inv_trace = sigma.diagonal(dim1=1, dim2=2).sum(-1).reciprocal()
             inv_trace = inv_trace.view(g, 1, 1)
             sigma_n = sigma * inv_trace
@@ -196,8 +191,7 @@ class Projector(nn.Module):
         super().__init__()
         if in_dim < 1 or hidden_dim < 1:
             raise ValueError(
-                f"in_dim and hidden_dim must be >= 1; got in_dim={in_dim}, "
-                f"hidden_dim={hidden_dim}."
+                f"in_dim and hidden_dim must be >= 1; got in_dim={in_dim}, hidden_dim={hidden_dim}."
             )
         self.in_dim = in_dim
         self.out_dim = hidden_dim
@@ -227,8 +221,7 @@ def _check_pair(z1: Tensor, z2: Tensor) -> None:
         )
     if z1.shape != z2.shape:
         raise ValueError(
-            f"z1 and z2 must have the same shape; got {tuple(z1.shape)} and "
-            f"{tuple(z2.shape)}."
+            f"z1 and z2 must have the same shape; got {tuple(z1.shape)} and {tuple(z2.shape)}."
         )
 
 
@@ -363,9 +356,7 @@ def vibcreg_loss(
     if z1.shape[0] < 2:
         return _zero_like_loss(z1, z2)
     sim = F.mse_loss(z1, z2)
-    var = sum(
-        F.relu(1.0 - torch.sqrt(z.var(dim=0) + eps)).mean() for z in (z1, z2)
-    )
+    var = sum(F.relu(1.0 - torch.sqrt(z.var(dim=0) + eps)).mean() for z in (z1, z2))
     cov = _vibcreg_cov(z1) + _vibcreg_cov(z2)
     return scale * (sim_weight * sim + var_weight * var + cov_weight * cov)
 

@@ -140,7 +140,12 @@ class NCVQVAEModule(nn.Module):
             codebook_size, codebook_dim, decay=codebook_decay, commitment_weight=commitment_weight
         )
         self.decoder = Decoder(
-            codebook_dim, hidden_dim, 2 * n_channels, self.n_down, n_resnet_blocks, (n_freq, n_frames)
+            codebook_dim,
+            hidden_dim,
+            2 * n_channels,
+            self.n_down,
+            n_resnet_blocks,
+            (n_freq, n_frames),
         )
         self.projector = (
             None

@@ -68,7 +68,11 @@ def test_fcn_history_and_standardisation(fcn_data):
     assert [sorted(h) for h in clf.history_] == [["accuracy", "loss"]] * 3
     np.testing.assert_allclose(clf.mean_, [X_big.mean()], rtol=1e-5)
     np.testing.assert_allclose(clf.scale_, [X_big.std()], rtol=1e-5)
-    assert clf.n_channels_ == 1 and clf.n_timepoints_ == X.shape[1] and clf.n_features_in_ == X.shape[1]
+    assert (
+        clf.n_channels_ == 1
+        and clf.n_timepoints_ == X.shape[1]
+        and clf.n_features_in_ == X.shape[1]
+    )
 
 
 def test_fcn_loss_falls(fcn_data):

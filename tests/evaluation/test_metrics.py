@@ -133,9 +133,7 @@ def test_fid_matches_frechet_distance_of_statistics():
     rng = np.random.default_rng(4)
     X, Y = rng.standard_normal((20, 2, 40)), rng.standard_normal((25, 2, 40)) + 0.3
     extractor = FunctionTransformer(_flatten)
-    expected = frechet_distance(
-        *feature_statistics(_flatten(X)), *feature_statistics(_flatten(Y))
-    )
+    expected = frechet_distance(*feature_statistics(_flatten(X)), *feature_statistics(_flatten(Y)))
     got = fid_score(X, Y, feature_extractor=extractor)
     assert got == pytest.approx(expected, rel=1e-6)
 

@@ -18,12 +18,18 @@ from conftest import TINY_MODEL, TINY_PRIOR
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 VARIANTS = ("naive", "barlowtwins", "vibcreg")
 TINY_ARGS = [
-    "--tokenizer-param", "hidden_dim=8",
-    "--tokenizer-param", "codebook_dim=8",
-    "--tokenizer-param", "n_resnet_blocks=0",
-    "--tokenizer-param", "projector_dim=16",
-    "--generator-param", "hidden_dim=32",
-    "--generator-param", "n_layers=1",
+    "--tokenizer-param",
+    "hidden_dim=8",
+    "--tokenizer-param",
+    "codebook_dim=8",
+    "--tokenizer-param",
+    "n_resnet_blocks=0",
+    "--tokenizer-param",
+    "projector_dim=16",
+    "--generator-param",
+    "hidden_dim=32",
+    "--generator-param",
+    "n_layers=1",
 ]
 TINY_TOKENIZER = TINY_MODEL
 
@@ -56,7 +62,9 @@ def _write_npz(path: Path, n_train=16, n_test=12, n_channels=1, length=32, seed=
     def make(n):
         y = np.array(["up", "down"] * (n // 2))
         sign = np.where(y == "up", 1.0, -1.0)[:, None, None]
-        X = sign * np.sin(2 * np.pi * t / 8)[None, None] + 0.3 * rng.standard_normal((n, n_channels, length))
+        X = sign * np.sin(2 * np.pi * t / 8)[None, None] + 0.3 * rng.standard_normal(
+            (n, n_channels, length)
+        )
         return X, y
 
     X_train, y_train = make(n_train)
@@ -77,10 +85,23 @@ def cli_report(tmp_path_factory):
     output = tmp_path_factory.mktemp("report")
     out, err = io.StringIO(), io.StringIO()
     with one_torch_thread(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([
-            "report", "--dataset", "UnitTest", "--max-epochs", "2", "--seeds", "0",
-            "--output", str(output), "--n-cas-samples", "40", *TINY_ARGS, "--quiet",
-        ])
+        code = cli.main(
+            [
+                "report",
+                "--dataset",
+                "UnitTest",
+                "--max-epochs",
+                "2",
+                "--seeds",
+                "0",
+                "--output",
+                str(output),
+                "--n-cas-samples",
+                "40",
+                *TINY_ARGS,
+                "--quiet",
+            ]
+        )
     return code, output, out.getvalue(), err.getvalue()
 
 
@@ -132,7 +153,8 @@ def test_cli_report_per_seed_and_markdown(cli_report):
     header = [cell.strip() for cell in rows[0].strip("|").split("|")]
     assert header == ["model", *COLUMNS]
     assert [row.strip("|").split("|")[0].strip() for row in rows[2:]] == [
-        *VARIANTS, "real data (train vs test)",
+        *VARIANTS,
+        "real data (train vs test)",
     ]
 
 
@@ -201,7 +223,11 @@ def test_unknown_dataset_run_report_raises(no_network, tmp_path):
 
 def test_unknown_variant_raises(tmp_path):
     with pytest.raises(ValueError, match="bogus"):
-        run_report(ReportConfig(dataset="UnitTest", variants=("naive", "bogus"), output=tmp_path, verbose=0))
+        run_report(
+            ReportConfig(
+                dataset="UnitTest", variants=("naive", "bogus"), output=tmp_path, verbose=0
+            )
+        )
 
 
 def test_cli_rejects_unknown_variant(capsys):
@@ -331,12 +357,36 @@ def test_defaults(captured_config):
 
 def test_all_options(captured_config, tmp_path):
     argv = [
-        "report", "--dataset", "ArrowHead", "--variants", "barlowtwins", "vibcreg",
-        "--seeds", "3", "4", "--augmentations", "gaussian_noise", "window_warp",
-        "--n-cas-samples", "77", "--device", "cpu", "--output", str(tmp_path / "o"),
-        "--tokenizer-param", "hidden_dim=8", "--tokenizer-param", "ssl_weight=0.5",
-        "--tokenizer-param", "augmentations=('flip',)", "--tokenizer-param", "device=cuda:1",
-        "--generator-param", "prior_input=tokens", "--generator-param", "guidance_scale=2",
+        "report",
+        "--dataset",
+        "ArrowHead",
+        "--variants",
+        "barlowtwins",
+        "vibcreg",
+        "--seeds",
+        "3",
+        "4",
+        "--augmentations",
+        "gaussian_noise",
+        "window_warp",
+        "--n-cas-samples",
+        "77",
+        "--device",
+        "cpu",
+        "--output",
+        str(tmp_path / "o"),
+        "--tokenizer-param",
+        "hidden_dim=8",
+        "--tokenizer-param",
+        "ssl_weight=0.5",
+        "--tokenizer-param",
+        "augmentations=('flip',)",
+        "--tokenizer-param",
+        "device=cuda:1",
+        "--generator-param",
+        "prior_input=tokens",
+        "--generator-param",
+        "guidance_scale=2",
         "--quiet",
     ]
     assert cli.main(argv) == 0
@@ -349,14 +399,19 @@ def test_all_options(captured_config, tmp_path):
     assert config.device == "cpu"
     assert Path(config.output) == tmp_path / "o"
     assert config.tokenizer_params == {
-        "hidden_dim": 8, "ssl_weight": 0.5, "augmentations": ("flip",), "device": "cuda:1",
+        "hidden_dim": 8,
+        "ssl_weight": 0.5,
+        "augmentations": ("flip",),
+        "device": "cuda:1",
     }
     assert config.generator_params == {"prior_input": "tokens", "guidance_scale": 2}
     assert config.verbose == 0
 
 
 def test_build_parser_parse_args():
-    args = cli.build_parser().parse_args(["report", "--variants", "naive", "--max-epochs", "2", "3"])
+    args = cli.build_parser().parse_args(
+        ["report", "--variants", "naive", "--max-epochs", "2", "3"]
+    )
     assert args.command == "report"
     assert args.variants == ["naive"]
     assert args.max_epochs == [2, 3]
@@ -393,7 +448,9 @@ def test_tokenizer_params_reach_the_models(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="stop"):
         report._fit_variant(config, "vibcreg", 7, np.zeros((4, 1, 16)), np.array([0, 1, 0, 1]))
     gen = seen["generator"]
-    assert gen.max_epochs == 6 and gen.n_layers == 1 and gen.random_state == 7 and gen.device == "cpu"
+    assert (
+        gen.max_epochs == 6 and gen.n_layers == 1 and gen.random_state == 7 and gen.device == "cpu"
+    )
     tok = gen.tokenizer
     assert tok.ssl == "vibcreg" and tok.max_epochs == 4 and tok.hidden_dim == 8
     assert tuple(tok.augmentations) == ("gaussian_noise",)

@@ -34,7 +34,9 @@ def _codebook(seed=0):
 
 def _prior(n_tokens=12, n_classes=2, prior_input="codebook", seed=0, **kwargs):
     torch.manual_seed(seed)
-    return MaskGITPrior(n_tokens, _codebook(seed), n_classes, prior_input=prior_input, **{**SMALL, **kwargs})
+    return MaskGITPrior(
+        n_tokens, _codebook(seed), n_classes, prior_input=prior_input, **{**SMALL, **kwargs}
+    )
 
 
 def _toy_tokens(n_per_class=16, n_tokens=12):
@@ -92,7 +94,18 @@ def test_n_masked_after_step_reaches_zero_and_decreases(n_iterations, n_tokens):
 
 def test_n_masked_after_step_exact_values():
     # floor(cos(pi s / 20) * 40) for s = 1..10
-    assert [n_masked_after_step(s, 10, 40) for s in range(1, 11)] == [39, 38, 35, 32, 28, 23, 18, 12, 6, 0]
+    assert [n_masked_after_step(s, 10, 40) for s in range(1, 11)] == [
+        39,
+        38,
+        35,
+        32,
+        28,
+        23,
+        18,
+        12,
+        6,
+        0,
+    ]
     # cos(pi / 3) = 1/2 exactly: 50 of 100 tokens stay masked (float32 rounding gave 49)
     assert n_masked_after_step(8, 12, 100) == 50
     assert n_masked_after_step(12, 12, 1000) == 0
@@ -321,7 +334,9 @@ def test_generate_follows_schedule(prior_input, n_tokens, n_iterations, monkeypa
     assert not (out == prior.mask_id).any()
     assert out.min() >= 0 and out.max() < K
     assert len(calls) == n_iterations
-    expected = [n_tokens] + [n_masked_after_step(s, n_iterations, n_tokens) for s in range(1, n_iterations)]
+    expected = [n_tokens] + [
+        n_masked_after_step(s, n_iterations, n_tokens) for s in range(1, n_iterations)
+    ]
     for inputs, count in zip(calls, expected):
         assert (inputs == prior.mask_id).sum(dim=1).tolist() == [count] * 3
     # a decided position is never changed again

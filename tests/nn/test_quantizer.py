@@ -115,7 +115,9 @@ def test_ema_update_moves_codes_towards_assigned_means():
         torch.testing.assert_close(new[k], expected, atol=1e-4, rtol=1e-4)
     # unused codes keep their position
     torch.testing.assert_close(new[2:], codes[2:], atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(vq.cluster_size, torch.tensor([0.8 + 0.2 * 3, 0.8 + 0.2 * 2, 0.8, 0.8]))
+    torch.testing.assert_close(
+        vq.cluster_size, torch.tensor([0.8 + 0.2 * 3, 0.8 + 0.2 * 2, 0.8, 0.8])
+    )
 
 
 def test_repeated_ema_updates_converge_to_means():
@@ -128,7 +130,9 @@ def test_repeated_ema_updates_converge_to_means():
     z = rearrange(points, "(b h w) d -> b d h w", b=1, h=1)
     for _ in range(40):
         vq(z)
-    torch.testing.assert_close(vq.embed, torch.tensor([[2.0, 1.0], [10.0, 11.0]]), atol=1e-3, rtol=0)
+    torch.testing.assert_close(
+        vq.embed, torch.tensor([[2.0, 1.0], [10.0, 11.0]]), atol=1e-3, rtol=0
+    )
 
 
 def test_eval_mode_leaves_buffers_unchanged():

@@ -28,12 +28,8 @@ def _decorrelated(b: int = 8) -> torch.Tensor:
 
 
 def _hand_inputs() -> tuple[np.ndarray, np.ndarray]:
-    z1 = np.array(
-        [[0.5, -1.0, 2.0], [1.5, 0.3, -0.7], [-0.2, 0.8, 0.1], [2.2, -0.4, 1.3]]
-    )
-    z2 = np.array(
-        [[0.1, 0.9, -1.2], [1.0, -0.6, 0.4], [0.7, 0.2, 2.5], [-1.3, 1.1, 0.0]]
-    )
+    z1 = np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7], [-0.2, 0.8, 0.1], [2.2, -0.4, 1.3]])
+    z2 = np.array([[0.1, 0.9, -1.2], [1.0, -0.6, 0.4], [0.7, 0.2, 2.5], [-1.3, 1.1, 0.0]])
     return z1, z2
 
 
@@ -119,9 +115,7 @@ def test_vibcreg_hand_case():
     assert got.item() == pytest.approx(expected, rel=1e-10)
     # the variance term is active for these inputs (some std < 1)
     assert var_term(z1) + var_term(z2) > 0
-    got_w = vibcreg_loss(
-        _t(z1), _t(z2), sim_weight=1.0, var_weight=0.0, cov_weight=0.0, scale=1.0
-    )
+    got_w = vibcreg_loss(_t(z1), _t(z2), sim_weight=1.0, var_weight=0.0, cov_weight=0.0, scale=1.0)
     assert got_w.item() == pytest.approx(np.mean((z1 - z2) ** 2), rel=1e-10)
 
 

@@ -92,9 +92,7 @@ def test_batch_of_one_in_training_mode(ssl):
     assert out.terms["ssl"].item() == 0.0
     assert torch.isfinite(out.loss)
     out.loss.backward()
-    assert all(
-        torch.isfinite(p.grad).all() for p in module.parameters() if p.grad is not None
-    )
+    assert all(torch.isfinite(p.grad).all() for p in module.parameters() if p.grad is not None)
 
 
 def test_loss_falls_with_adamw():

@@ -82,4 +82,6 @@ def test_istft_of_decoder_like_grid_has_exact_length():
 
 def test_stft_is_linear():
     x1, x2 = _series(2, 1, 24, seed=2), _series(2, 1, 24, seed=3)
-    torch.testing.assert_close(stft(2 * x1 + x2, 8), 2 * stft(x1, 8) + stft(x2, 8), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        stft(2 * x1 + x2, 8), 2 * stft(x1, 8) + stft(x2, 8), atol=1e-5, rtol=1e-5
+    )
