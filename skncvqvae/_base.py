@@ -48,10 +48,15 @@ class BaseTorchEstimator(BaseEstimator):
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    #: Inference batches hold at most this many input values (rows x channels x
+    #: length), and at most ``batch_size`` rows: long series get small batches.
+    _inference_elements = 2**18
 
     def __sklearn_is_fitted__(self) -> bool:
         # ``net_`` is set last in ``fit``: a fit that failed or was interrupted
@@ -64,17 +69,33 @@ class BaseTorchEstimator(BaseEstimator):
         return derive_seed(self.random_state if random_state is None else random_state)
 
     # -- training data -------------------------------------------------------
-    def _check_fit_collection(self, X) -> np.ndarray:
-        """Validate the training collection and record its shape.
+    def _check_fit_collection(self, X) -> tuple[np.ndarray, dict]:
+        """Validate the training collection; return it and its shape attributes.
 
-        Sets ``n_features_in_`` (``X.shape[1]`` as scikit-learn counts it: the
-        length of 2D input, the channels of 3D input), ``n_channels_`` and
-        ``n_timepoints_``; returns the collection as float32 ``(n, C, L)``.
+        The attributes are ``n_features_in_`` (``X.shape[1]`` as scikit-learn
+        counts it: the length of 2D input, the channels of 3D input),
+        ``n_channels_`` and ``n_timepoints_``, for :meth:`_set_fitted`. The
+        collection is float64 ``(n, C, L)``.
         """
-        X3, ndim = check_collection(X, return_ndim=True)
-        self.n_features_in_ = X3.shape[2] if ndim == 2 else X3.shape[1]
-        self.n_channels_, self.n_timepoints_ = X3.shape[1], X3.shape[2]
-        return X3
+        X3, ndim = check_collection(X, return_ndim=True, unequal_length=self._unequal_length())
+        shape = {
+            "n_features_in_": X3.shape[2] if ndim == 2 else X3.shape[1],
+            "n_channels_": X3.shape[1],
+            "n_timepoints_": X3.shape[2],
+        }
+        return X3, shape
+
+    def _unequal_length(self) -> str | None:
+        """The strategy for unequal-length series (the ``unequal_length`` parameter)."""
+        return getattr(self, "unequal_length", None)
+
+    def _can_resume(self, shape: dict) -> bool:
+        """``warm_start`` and a fitted net for series of the same shape."""
+        return bool(
+            getattr(self, "warm_start", False)
+            and "net_" in self.__dict__
+            and all(getattr(self, key) == value for key, value in shape.items())
+        )
 
     # -- the net ---------------------------------------------------------------
     def _fit_net(
@@ -85,20 +106,25 @@ class BaseTorchEstimator(BaseEstimator):
         seed: int,
         term_names,
         description: str,
+        resume: bool = False,
         validation_fraction: float | None = None,
         **module_kwargs,
     ) -> SelfLossNet:
-        """Build the skorch net for ``module``, fit it on ``data`` and keep it.
+        """Build the skorch net for ``module`` and train it on ``data``.
 
-        Weights are initialised from ``seed`` (inside a fork of torch's global
-        generator); :func:`~skncvqvae._training.make_net` splits the same seed
-        into the streams of shuffling and of the module's own randomness. The
-        net's module is left in evaluation mode: inference never changes it.
-        Sets ``net_`` and ``history_`` (per-epoch ``term_names``).
+        Weights are initialised and trained inside a fork of torch's global
+        generator seeded with ``seed`` (dropout draws from it);
+        :func:`~skncvqvae._training.make_net` splits the same seed into the
+        streams of shuffling and of the module's own randomness. With
+        ``resume``, the fitted ``net_`` continues until its history has
+        ``max_epochs`` epochs, its learning-rate schedule stretched to the new
+        total. The module is left in evaluation mode: inference never changes it.
+        Returns the net; :meth:`_set_fitted` keeps it.
         """
+        n_train = len(next(iter(data.values())) if isinstance(data, dict) else data)
         net = make_net(
             module,
-            n_train=len(next(iter(data.values())) if isinstance(data, dict) else data),
+            n_train=n_train,
             term_names=term_names,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -112,11 +138,37 @@ class BaseTorchEstimator(BaseEstimator):
             **module_kwargs,
         )
         with seeded(seed):
-            net.fit(data, None)
+            if resume:
+                schedule = dict(net.callbacks)["lr_scheduler"].total_steps
+                net = self.net_
+                dict(net.callbacks_)["lr_scheduler"].total_steps = schedule
+                net.max_epochs = self.max_epochs
+            else:
+                net.initialize()
+            remaining = self.max_epochs - len(net.history)
+            if remaining > 0:
+                net.partial_fit(data, None, epochs=remaining)
         net.module_.eval()
-        self.net_ = net
-        self.history_ = epoch_terms(net, term_names)
         return net
+
+    def _set_fitted(self, net: SelfLossNet, **attributes) -> None:
+        """Keep ``net`` and the fitted ``attributes``, ``net_`` last.
+
+        When the user interrupted training (Ctrl-C), the estimator still keeps
+        the net as it stood after its last optimisation step, a consistent
+        model, and the ``KeyboardInterrupt`` is raised again so that a
+        surrounding search or script stops; ``warm_start=True`` continues it.
+        """
+        for name, value in attributes.items():
+            setattr(self, name, value)
+        self.history_ = epoch_terms(net, net.term_names)
+        self.net_ = net
+        if getattr(net, "interrupted_", False):
+            raise KeyboardInterrupt(
+                f"{type(self).__name__}.fit was interrupted after {len(net.history)} of "
+                f"{self.max_epochs} epochs. The estimator keeps the model of the last "
+                "training step; call fit again with warm_start=True to continue."
+            )
 
     # -- inference -------------------------------------------------------------
     def _check_collection(self, X) -> np.ndarray:
@@ -127,28 +179,36 @@ class BaseTorchEstimator(BaseEstimator):
             n_channels=self.n_channels_,
             n_timepoints=self.n_timepoints_,
             estimator_name=type(self).__name__,
+            unequal_length=self._unequal_length(),
         )
+
+    def _inference_rows(self, x: torch.Tensor) -> int:
+        """Rows per inference batch: ``batch_size``, fewer for long series."""
+        per_row = max(1, x[0].numel()) if len(x) else 1
+        return max(1, min(self.batch_size, self._inference_elements // per_row))
 
     def _map_batches(self, fn, x: torch.Tensor, *, pad: bool = True) -> list:
         """Apply ``fn`` to batches of ``x`` on the net's device; outputs per batch, on the CPU.
 
-        Runs under ``torch.inference_mode``. With ``pad``, the last batch is
-        padded to ``batch_size`` rows by repeating its last row, and the padding
-        is dropped from the outputs: every row is computed in a batch of the
-        same shape, so a row's output does not depend on how many rows came
-        with it (convolution kernels pick their algorithm by shape, and
-        different algorithms round differently). ``fn`` returns a tensor or a
-        tuple of tensors with the batch as first axis.
+        Runs under ``torch.inference_mode``. Batches have :meth:`_inference_rows`
+        rows (bounded by the number of values, so memory is bounded for any
+        series length). With ``pad``, the last batch is padded to that many
+        rows by repeating its last row, and the padding is dropped from the
+        outputs: every row is computed in a batch of the same shape, so a row's
+        output does not depend on how many rows came with it (convolution
+        kernels pick their algorithm by shape, and different algorithms round
+        differently). ``fn`` returns a tensor or a tuple of tensors with the
+        batch as first axis.
         """
         outputs = []
         device = self.net_.device
+        rows = self._inference_rows(x)
         with torch.inference_mode():
-            for start in range(0, len(x), self.batch_size):
-                batch = x[start : start + self.batch_size]
+            for start in range(0, len(x), rows):
+                batch = x[start : start + rows]
                 n = len(batch)
-                if pad and n < self.batch_size:
-                    filler = batch[-1:].expand(self.batch_size - n, *batch.shape[1:])
-                    batch = torch.cat([batch, filler])
+                if pad and n < rows:
+                    batch = torch.cat([batch, batch[-1:].expand(rows - n, *batch.shape[1:])])
                 out = fn(batch.to(device))
                 if isinstance(out, tuple):
                     outputs.append(tuple(o[:n].cpu() for o in out))

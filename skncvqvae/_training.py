@@ -18,21 +18,95 @@ import math
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, LRScheduler, PassthroughScoring
+from skorch.callbacks import Callback, PassthroughScoring
 from skorch.dataset import ValidSplit, unpack_data
 from torch import nn
 from tqdm.auto import tqdm
 
 from ._random import spawn_seeds
 
-__all__ = ["EpochProgressBar", "SelfLossNet", "epoch_terms", "make_net", "resolve_device"]
+__all__ = [
+    "CosineSchedule",
+    "EpochProgressBar",
+    "NonFiniteLossError",
+    "SelfLossNet",
+    "epoch_terms",
+    "make_net",
+    "resolve_device",
+]
 
 
 def resolve_device(device: str) -> str:
-    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    """The torch device for an estimator's ``device`` parameter, checked.
+
+    ``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``. Any
+    other value must name a torch device that exists here; the ``ValueError``
+    says what is available.
+    """
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or "
+            f"'cuda:N' ({error})."
+        ) from None
+    if parsed.type == "cuda":
+        n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n_gpus == 0:
+            raise ValueError(
+                f"device={device!r} asks for a CUDA GPU, but torch sees none here (torch "
+                f"{torch.__version__}, CUDA build: {torch.version.cuda is not None}); use "
+                "device='cpu' or 'auto'."
+            )
+        if parsed.index is not None and parsed.index >= n_gpus:
+            raise ValueError(
+                f"device={device!r} names GPU {parsed.index}, but torch sees {n_gpus} GPU(s)."
+            )
+    elif parsed.type != "cpu" and not _backend_available(parsed.type):
+        raise ValueError(f"device={device!r}: the {parsed.type!r} backend is not available here.")
     return str(device)
+
+
+def _backend_available(kind: str) -> bool:
+    backend = getattr(torch, kind, None) or getattr(torch.backends, kind, None)
+    is_available = getattr(backend, "is_available", None)
+    return bool(is_available and is_available())
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss (it diverged)."""
+
+
+class CosineSchedule(Callback):
+    """Cosine annealing of the learning rate per optimisation step, to 0.
+
+    ``lr_t = lr * (1 + cos(pi * min(t, T) / T)) / 2`` after ``t`` training
+    steps of ``T = total_steps``. The step count lives in the callback, so a
+    resumed fit (``partial_fit``, ``warm_start``) continues the schedule where
+    it stopped, also after an interruption in the middle of an epoch.
+    """
+
+    def __init__(self, total_steps: int):
+        self.total_steps = total_steps
+
+    def initialize(self):
+        self.step_ = 0
+        return self
+
+    def _apply(self, net) -> None:
+        progress = min(self.step_, self.total_steps) / max(self.total_steps, 1)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = net.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def on_train_begin(self, net, **kwargs):
+        self._apply(net)
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if training:
+            self.step_ += 1
+            self._apply(net)
 
 
 def epoch_terms(net: NeuralNet, names) -> list[dict]:
@@ -83,18 +157,28 @@ class SelfLossNet(NeuralNet):
         return [*super().get_default_callbacks(), *self._default_callbacks_for_terms()]
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self.interrupted_ = False
         self.generator_ = torch.Generator(device=self.device).manual_seed(self.seed)
         state = getattr(self, "generator_state_", None)
         if state is not None and state.numel() == self.generator_.get_state().numel():
             self.generator_.set_state(state)
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch swallows the interrupt after this (its own behaviour: the net
+            # keeps the weights of the last step); the flag lets the estimator
+            # finish in a consistent state and re-raise it.
+            self.interrupted_ = True
+            if self.history and "train_loss" not in self.history[-1]:
+                self.history.pop()  # the unfinished epoch
+            raise
         finally:
             self.generator_state_ = self.generator_.get_state()
             del self.generator_
 
     def initialize(self):
         self.generator_state_ = None
+        self.interrupted_ = False
         return super().initialize()
 
     def _step(self, batch, training: bool):
@@ -102,6 +186,12 @@ class SelfLossNet(NeuralNet):
         Xi, _ = unpack_data(batch)
         with torch.set_grad_enabled(training):
             out = self.infer(Xi, generator=self.generator_)
+        if training and not torch.isfinite(out.loss.detach()):
+            raise NonFiniteLossError(
+                f"The training loss became {float(out.loss.detach()):g} in epoch {len(self.history)}: "
+                f"training diverged. The usual cause is a learning rate that is too high "
+                f"(lr={self.lr:g}; try 10x lower); extreme or badly scaled inputs are another."
+            )
         if training:
             out.loss.backward()
         prefix = "train" if training else "valid"
@@ -166,9 +256,7 @@ def make_net(
     n_fit = n_train if not validation_fraction else math.ceil(n_train * (1 - validation_fraction))
     augment_seed, loader_seed = spawn_seeds(seed, 2)
     steps = max(1, max_epochs * math.ceil(n_fit / batch_size))
-    callbacks = [
-        ("lr_scheduler", LRScheduler(policy="CosineAnnealingLR", T_max=steps, step_every="batch")),
-    ]
+    callbacks = [("lr_scheduler", CosineSchedule(steps))]
     if verbose:
         callbacks.append(("progress", EpochProgressBar(description)))
     return SelfLossNet(

@@ -19,7 +19,9 @@ __all__ = [
     "check_collection",
     "check_labels",
     "check_n_samples",
+    "equalise_lengths",
     "pad_to_min_length",
+    "standardisation",
 ]
 
 
@@ -58,7 +60,93 @@ def _check_array_2d_3d(X, name: str) -> np.ndarray:
             f"{name} is empty: it has shape {X.shape} (n_cases, n_channels, "
             "n_timepoints); at least one channel and one time point are required."
         )
+    largest = float(np.max(np.abs(X)))
+    if largest > FLOAT32_MAX:
+        raise ValueError(
+            f"{name} has values up to {largest:.3g} in magnitude, beyond float32's range "
+            f"({FLOAT32_MAX:.3g}) in which the model computes; rescale the data (the "
+            "estimators standardise it anyway, so a constant factor changes nothing)."
+        )
     return X
+
+
+#: The largest finite float32; inputs beyond it are rejected.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: Strategies for collections of unequal-length series (aeon's list of 2D arrays).
+UNEQUAL_LENGTH_STRATEGIES = ("resample", "pad")
+
+
+def _series_list(X) -> list[np.ndarray] | None:
+    """The series of a list/tuple collection as 2D float arrays, or ``None`` for other input."""
+    if not isinstance(X, (list, tuple)) or not X:
+        return None
+    if not all(hasattr(x, "shape") or isinstance(x, (list, tuple)) for x in X):
+        return None
+    try:
+        series = [np.asarray(x, dtype=np.float64) for x in X]
+    except (TypeError, ValueError):
+        return None  # ragged or non-numeric: check_array gives the message
+    if any(x.ndim not in (1, 2) for x in series):
+        return None
+    return [x[np.newaxis] if x.ndim == 1 else x for x in series]
+
+
+def _to_length(x: np.ndarray, length: int, strategy: str) -> np.ndarray:
+    """One series ``(C, L)`` to ``(C, length)`` by linear resampling or edge padding/truncation."""
+    if x.shape[1] == length:
+        return x
+    if strategy == "pad":
+        if x.shape[1] > length:
+            return x[:, :length]
+        return np.pad(x, ((0, 0), (0, length - x.shape[1])), mode="edge")
+    if x.shape[1] == 1:
+        return np.repeat(x, length, axis=1)
+    old = np.linspace(0.0, 1.0, x.shape[1])
+    new = np.linspace(0.0, 1.0, length)
+    return np.stack([np.interp(new, old, channel) for channel in x])
+
+
+def equalise_lengths(X, *, strategy: str | None, length: int | None = None, name: str = "X"):
+    """Make a collection of unequal-length series rectangular, or leave ``X`` as it is.
+
+    Parameters
+    ----------
+    X : array-like or list of array-like
+        aeon's unequal-length format is a list of 2D arrays ``(n_channels,
+        n_timepoints_i)`` (1D arrays are read as univariate series). Anything
+        else is returned unchanged.
+    strategy : {"resample", "pad"} or None
+        ``"resample"``: linear interpolation of each series to the common
+        length; ``"pad"``: edge replication at the end (longer series are
+        truncated). ``None`` rejects unequal lengths with a ``ValueError``.
+    length : int or None
+        The common length (the one seen in ``fit``); ``None`` uses the longest
+        series.
+
+    Returns
+    -------
+    X : ndarray of shape (n_cases, n_channels, length) or the input
+    """
+    series = _series_list(X)
+    lengths = None if series is None else {x.shape[1] for x in series}
+    if series is None or (len(lengths) == 1 and (length is None or length in lengths)):
+        return X
+    if strategy is None:
+        raise ValueError(
+            f"{name} holds series of unequal lengths (from {min(lengths)} to "
+            f"{max(lengths)}). Set the estimator's unequal_length parameter to 'resample' "
+            "(linear interpolation to a common length) or 'pad' (edge padding at the end, "
+            "truncation of longer series), or make the series equally long yourself."
+        )
+    channels = {x.shape[0] for x in series}
+    if len(channels) != 1:
+        raise ValueError(
+            f"{name} holds series with different channel counts {sorted(channels)}; all "
+            "series of a collection need the same channels."
+        )
+    target = max(lengths) if length is None else length
+    return np.stack([_to_length(x, target, strategy) for x in series])
 
 
 def as_3d_float(X, *, name: str = "X", dtype=np.float32) -> np.ndarray:
@@ -86,7 +174,7 @@ def as_3d_float(X, *, name: str = "X", dtype=np.float32) -> np.ndarray:
     return _to_3d(_check_array_2d_3d(X, name), dtype)
 
 
-def _to_3d(X: np.ndarray, dtype) -> np.ndarray:
+def _to_3d(X: np.ndarray, dtype=np.float64) -> np.ndarray:
     if X.ndim == 2:
         X = X[:, np.newaxis, :]
     return np.ascontiguousarray(X, dtype=dtype)
@@ -104,6 +192,7 @@ def check_collection(
     estimator_name: str = "the estimator",
     name: str = "X",
     return_ndim: bool = False,
+    unequal_length: str | None = None,
 ):
     """Validate ``X`` and, when given, check its channels and length.
 
@@ -117,16 +206,25 @@ def check_collection(
         Used in the error messages.
     return_ndim : bool, default=False
         Also return the dimension (2 or 3) of the input.
+    unequal_length : {"resample", "pad"} or None, default=None
+        Strategy for collections of unequal-length series and, when set, for
+        series whose length differs from ``n_timepoints`` (see
+        :func:`equalise_lengths`); ``None`` rejects both.
 
     Returns
     -------
-    X3 : ndarray of shape (n_cases, n_channels, n_timepoints), float32
+    X3 : ndarray of shape (n_cases, n_channels, n_timepoints), float64
+        float64 so that an offset or scale far from 1 survives standardisation;
+        the estimators cast to float32 after it.
     ndim : int
         Only with ``return_ndim=True``.
     """
+    X = equalise_lengths(X, strategy=unequal_length, length=n_timepoints, name=name)
     X = _check_array_2d_3d(X, name)
     was_2d = X.ndim == 2
-    X3 = _to_3d(X, np.float32)
+    X3 = _to_3d(X)
+    if unequal_length is not None and n_timepoints is not None and X3.shape[2] != n_timepoints:
+        X3 = np.stack([_to_length(x, n_timepoints, unequal_length) for x in X3])
     if n_channels is not None and X3.shape[1] != n_channels:
         raise ValueError(
             f"{name} has {X3.shape[1]} channel(s), but {estimator_name} was fitted on "
@@ -193,3 +291,18 @@ def check_labels(y, X3: np.ndarray, name: str) -> np.ndarray:
             f"{name} has {y.shape[0]} labels but the collection has {X3.shape[0]} series."
         )
     return y
+
+
+def standardisation(X3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and scale of ``X3 (n, C, L)``, in float64.
+
+    A channel counts as constant (scale 1) only when its spread is at the
+    level of float64 rounding of its values, so data of any scale or offset a
+    float64 user can have (``a * X + b``) standardises to the same series.
+    """
+    X3 = np.asarray(X3, dtype=np.float64)
+    mean = X3.mean(axis=(0, 2))
+    scale = X3.std(axis=(0, 2))
+    magnitude = np.abs(X3).max(axis=(0, 2))
+    constant = scale <= 16 * np.finfo(np.float64).eps * magnitude
+    return mean, np.where(constant | (scale == 0), 1.0, scale)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -12,6 +14,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
+from tqdm.auto import tqdm
 
 from ._base import BaseTorchEstimator
 from ._random import spawn_seeds
@@ -24,6 +27,146 @@ __all__ = ["NCVQVAEGenerator"]
 
 def _is_fitted(estimator) -> bool:
     return hasattr(estimator, "net_")
+
+
+def _encode_labels(y, n_cases: int):
+    """``(class ids, classes, counts)`` of ``y``, or three ``None`` without labels."""
+    if y is None:
+        return None, None, None
+    y = column_or_1d(y, warn=True)
+    if len(y) != n_cases:
+        raise ValueError(f"X has {n_cases} cases but y has {len(y)} labels.")
+    if y.dtype.kind == "O":
+        kinds = {
+            "str" if isinstance(v, str) else "number"
+            for v in y
+            if _is_number(v) or isinstance(v, str)
+        }
+        if len(kinds) > 1 or any(not (_is_number(v) or isinstance(v, str)) for v in y):
+            raise ValueError(
+                "y must hold labels of one kind, all strings or all numbers, without None; "
+                f"got the types {sorted({type(v).__name__ for v in y})}."
+            )
+    if y.dtype.kind in "fc" or y.dtype.kind == "O":
+        missing = [v for v in y if isinstance(v, (float, np.floating)) and np.isnan(v)]
+        if missing:
+            raise ValueError(
+                f"y contains {len(missing)} missing (NaN) label(s); every series needs a class."
+            )
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    labels = encoder.transform(y)
+    return labels, encoder.classes_, np.bincount(labels)
+
+
+_STRATEGIES = ("auto", "minority", "not minority", "not majority", "all")
+
+
+def _targets(counts: dict, strategy, y) -> dict:
+    """Total count wanted per class for an imbalanced-learn ``sampling_strategy``."""
+    majority = max(counts.values())
+    if callable(strategy):
+        strategy = strategy(y)
+        if not isinstance(strategy, dict):
+            raise ValueError(
+                f"A callable sampling_strategy must return a dict {{label: count}}; got "
+                f"{type(strategy).__name__}."
+            )
+    if isinstance(strategy, dict):
+        unknown = set(strategy) - set(counts)
+        if unknown:
+            raise ValueError(f"sampling_strategy names unknown classes {sorted(unknown, key=str)}.")
+        targets = dict(counts)
+        for label, target in strategy.items():
+            if not isinstance(target, numbers.Integral) or isinstance(target, bool):
+                raise ValueError(
+                    f"sampling_strategy counts must be integers; got {target!r} for class {label!r}."
+                )
+            if target < counts[label]:
+                raise ValueError(
+                    f"sampling_strategy asks for {target} samples of class {label!r}, fewer "
+                    f"than its {counts[label]} real ones; over-sampling cannot remove data."
+                )
+            targets[label] = int(target)
+        return targets
+    if isinstance(strategy, numbers.Real) and not isinstance(strategy, bool):
+        if len(counts) != 2:
+            raise ValueError(
+                f"A float sampling_strategy is for two classes only; y has {len(counts)}. "
+                "Use a dict or a string."
+            )
+        if not 0 < strategy <= 1:
+            raise ValueError(f"A float sampling_strategy must be in (0, 1]; got {strategy}.")
+        minority = min(counts, key=counts.get)
+        target = int(strategy * majority)
+        if target < counts[minority]:
+            raise ValueError(
+                f"sampling_strategy={strategy} asks for {target} series of the minority class "
+                f"{minority!r}, fewer than its {counts[minority]}; raise the ratio."
+            )
+        return {**counts, minority: target}
+    if isinstance(strategy, str) and strategy in _STRATEGIES:
+        smallest = min(counts.values())
+        select = {
+            "minority": lambda n: n == smallest,
+            "not minority": lambda n: n != smallest,
+            "not majority": lambda n: n != majority,
+            "auto": lambda n: n != majority,
+            "all": lambda n: True,
+        }[strategy]
+        return {label: majority if select(n) else n for label, n in counts.items()}
+    raise ValueError(
+        f"sampling_strategy must be one of {list(_STRATEGIES)}, a float, a dict "
+        f"{{label: count}} or a callable; got {strategy!r}."
+    )
+
+
+def _available_memory() -> int | None:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _allocate(shape: tuple) -> np.ndarray:
+    """An empty float64 array, or a ``ValueError`` when it cannot fit in memory."""
+    n_bytes = int(np.prod(shape, dtype=np.float64)) * 8
+    available = _available_memory()
+    if available is not None and n_bytes > available:
+        raise ValueError(
+            f"The resampled data would take {n_bytes / 2**30:.3g} GiB ({shape[0]} series), "
+            f"more than the {available / 2**30:.3g} GiB of free memory; ask for fewer "
+            "series in sampling_strategy."
+        )
+    try:
+        return np.empty(shape)
+    except MemoryError:
+        raise ValueError(
+            f"The resampled data would take {n_bytes / 2**30:.3g} GiB ({shape[0]} series), "
+            "which cannot be allocated; ask for fewer series in sampling_strategy."
+        ) from None
+
+
+def _like(template, values: np.ndarray):
+    """``values`` in the container type of ``template`` (pandas in, pandas out)."""
+    if type(template).__module__.startswith("pandas"):
+        import pandas as pd
+
+        if values.ndim == 2 and hasattr(template, "columns"):
+            return pd.DataFrame(values, columns=template.columns)
+        if values.ndim == 1 and hasattr(template, "name"):
+            return pd.Series(values, name=template.name)
+    return values
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
+def _same_classes(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return len(a) == len(b) and bool(np.all(a == b))
 
 
 class NCVQVAEGenerator(BaseTorchEstimator):
@@ -74,6 +217,12 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Peak AdamW learning rate (cosine annealing per step).
     weight_decay : float, default=1e-2
         AdamW weight decay.
+    warm_start : bool, default=False
+        With ``True``, ``fit`` on data of the fitted shape and classes keeps the
+        fitted tokenizer and continues the prior until it has trained
+        ``max_epochs`` epochs in total: an interrupted prior finishes, a raised
+        ``max_epochs`` trains it further. (A fit interrupted in stage 1 leaves
+        the generator as it was; the tokenizer has its own ``warm_start``.)
     device : str, default="auto"
         Torch device of the prior; ``"auto"`` picks CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -152,10 +301,12 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         batch_size=256,
         lr=1e-3,
         weight_decay=1e-2,
+        warm_start=False,
         device="auto",
         random_state=None,
         verbose=0,
     ):
+        self.warm_start = warm_start
         self.tokenizer = tokenizer
         self.refit_tokenizer = refit_tokenizer
         self.prior_input = prior_input
@@ -177,9 +328,17 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.verbose = verbose
 
     # -- fit -------------------------------------------------------------------------
-    def _fit_tokenizer(self, X, seed: int) -> NCVQVAETokenizer:
+    def _unequal_length(self):
+        tokenizer = self.tokenizer if self.tokenizer is not None else NCVQVAETokenizer()
+        return tokenizer.unequal_length
+
+    def _fit_tokenizer(self, X, seed: int, resume: bool) -> NCVQVAETokenizer:
+        """The fitted stage-1 model: the user's (a private copy), a resumed or a new one."""
         if self.tokenizer is not None and not self.refit_tokenizer and _is_fitted(self.tokenizer):
-            return self.tokenizer
+            # A copy, so that refitting the user's object later cannot change this model.
+            return copy.deepcopy(self.tokenizer)
+        if resume:
+            return self.tokenizer_
         tokenizer = (
             NCVQVAETokenizer(device=self.device)
             if self.tokenizer is None
@@ -205,11 +364,12 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         -------
         self : NCVQVAEGenerator
         """
-        X3 = self._check_fit_collection(X)
-        labels = self._encode_labels(y, len(X3))
+        X3, shape = self._check_fit_collection(X)
+        labels, classes, counts = _encode_labels(y, len(X3))
+        resume = self._can_resume(shape) and _same_classes(self.classes_, classes)
         tokenizer_seed, prior_seed = spawn_seeds(self._seed(), 2)
-        tokenizer = self._fit_tokenizer(X3, tokenizer_seed)
-        if tokenizer.n_channels_ != X3.shape[1] or tokenizer.n_timepoints_ != X3.shape[2]:
+        tokenizer = self._fit_tokenizer(X3, tokenizer_seed, resume)
+        if (tokenizer.n_channels_, tokenizer.n_timepoints_) != X3.shape[1:]:
             raise ValueError(
                 f"The fitted tokenizer expects series of shape ({tokenizer.n_channels_}, "
                 f"{tokenizer.n_timepoints_}); X has series of shape {X3.shape[1:]}."
@@ -217,14 +377,14 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         data = {"tokens": torch.as_tensor(tokenizer.encode(X3).reshape(len(X3), -1))}
         if labels is not None:
             data["labels"] = torch.as_tensor(labels, dtype=torch.long)
-        n_classes = 0 if self.classes_ is None else len(self.classes_)
-        self.tokenizer_ = tokenizer
-        self._fit_net(
+        n_classes = 0 if classes is None else len(classes)
+        net = self._fit_net(
             MaskGITPrior,
             data,
             seed=prior_seed,
             term_names=PRIOR_TERMS,
             description="MaskGIT prior",
+            resume=resume and tokenizer is self.tokenizer_,
             n_tokens=tokenizer.n_tokens_,
             codebook=tokenizer.net_.module_.quantizer.embed.detach().cpu().clone(),
             n_classes=n_classes,
@@ -236,21 +396,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             dropout=self.dropout,
             p_unconditional=self.p_unconditional if n_classes else 0.0,
         )
+        self._set_fitted(net, **shape, tokenizer_=tokenizer, classes_=classes, class_counts_=counts)
         return self
-
-    def _encode_labels(self, y, n_cases: int):
-        """Class ids of ``y`` (or ``None``); sets ``classes_`` and ``class_counts_``."""
-        if y is None:
-            self.classes_ = self.class_counts_ = None
-            return None
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if len(y) != n_cases:
-            raise ValueError(f"X has {n_cases} cases but y has {len(y)} labels.")
-        encoder = LabelEncoder().fit(y)
-        labels = encoder.transform(y)
-        self.classes_, self.class_counts_ = encoder.classes_, np.bincount(labels)
-        return labels
 
     # -- sampling ----------------------------------------------------------------------
     def _class_ids(self, n_samples: int, y, rng: np.random.Generator):
@@ -273,7 +420,11 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             labels = np.full(n_samples, y_arr) if y_arr.ndim == 0 else column_or_1d(y_arr)
             if len(labels) == 0:
                 raise ValueError("y is empty; give at least one label or y=None.")
-            unknown = ~np.isin(labels, self.classes_)
+            if (labels.dtype.kind == "b") != (self.classes_.dtype.kind == "b"):
+                # True == 1 in numpy: without this, y=True would sample class 1.
+                unknown = np.ones(len(labels), dtype=bool)
+            else:
+                unknown = ~np.isin(labels, self.classes_)
             if unknown.any():
                 raise ValueError(
                     f"y contains labels not seen in fit: {sorted(set(labels[unknown].tolist()))}; "
@@ -312,36 +463,58 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             n_samples = len(y)
         class_seed, torch_seed = spawn_seeds(self._seed(random_state), 2)
         ids, y_new = self._class_ids(n_samples, y, np.random.default_rng(class_seed))
+        X_new = np.empty((n_samples, self.n_channels_, self.n_timepoints_))
+        self._generate_into(X_new, ids, torch_seed)
+        return X_new, y_new
+
+    def _generate_into(self, out: np.ndarray, class_ids: np.ndarray, seed: int) -> None:
+        """Draw token grids for ``class_ids`` batch by batch and decode them into ``out``.
+
+        Peak memory stays near the size of ``out``: each batch of tokens is
+        decoded and written before the next is drawn.
+        """
         module = self.net_.module_
-        generator = torch.Generator(device=self.net_.device).manual_seed(torch_seed)
-
-        def generate(class_ids):
-            return module.generate(
-                class_ids,
-                n_iterations=self.n_iterations,
-                choice_temperature=self.choice_temperature,
-                guidance_scale=self.guidance_scale,
-                generator=generator,
-            )
-
-        class_ids = torch.as_tensor(ids, dtype=torch.long)
-        tokens = torch.cat(self._map_batches(generate, class_ids, pad=False)).numpy()
-        return self.tokenizer_.decode(tokens), y_new
+        generator = torch.Generator(device=self.net_.device).manual_seed(seed)
+        ids = torch.as_tensor(class_ids, dtype=torch.long)
+        starts = range(0, len(ids), self.batch_size)
+        progress = tqdm(starts, desc="sampling", disable=not self.verbose, leave=False)
+        for start in progress:
+            batch = ids[start : start + self.batch_size].to(self.net_.device)
+            with torch.inference_mode():
+                tokens = module.generate(
+                    batch,
+                    n_iterations=self.n_iterations,
+                    choice_temperature=self.choice_temperature,
+                    guidance_scale=self.guidance_scale,
+                    generator=generator,
+                )
+            out[start : start + len(batch)] = self.tokenizer_.decode(tokens.cpu().numpy())
 
     def fit_resample(self, X, y, *, sampling_strategy="auto"):
         """Fit, then add generated series so that classes reach the wanted counts.
 
-        Follows imbalanced-learn's over-sampling protocol without depending on it.
+        Follows imbalanced-learn's over-sampling protocol without depending on
+        it, so the generator can be the sampler step of an
+        ``imblearn.pipeline.Pipeline``.
 
         Parameters
         ----------
         X : array-like of shape (n_cases, n_channels, n_timepoints) or (n_cases, n_timepoints)
+            A pandas DataFrame (2D, univariate) is accepted and returned as one.
         y : array-like of shape (n_cases,)
-        sampling_strategy : "auto", "not majority", "all" or dict, default="auto"
-            ``"auto"``/``"not majority"``: every class but the majority is
-            raised to the majority count; ``"all"``: every class is (the
-            majority gets none); a dict ``{label: target_count}`` asks for
-            those totals (each at least the class's current count).
+            A pandas Series is returned as one.
+        sampling_strategy : float, str, dict or callable, default="auto"
+            As in imbalanced-learn's over-samplers:
+
+            - ``"minority"``: raise the smallest class to the majority count;
+            - ``"not minority"``, ``"not majority"`` (= ``"auto"``), ``"all"``:
+              raise every class of that selection to the majority count (the
+              majority itself gets none);
+            - a float ``r`` (two classes only): raise the minority class to
+              ``r * n_majority`` series;
+            - a dict ``{label: n_total}``: those totals (each at least the
+              class's current count);
+            - a callable ``f(y) -> dict``, read as the dict.
 
         Returns
         -------
@@ -349,54 +522,37 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             The real series (unchanged, first) followed by the generated ones,
             float64, with the dimensionality of ``X`` (2D input gives 2D output).
         y_resampled : ndarray of shape (n_cases + n_new,)
+
+        Raises
+        ------
+        ValueError
+            Before any training, for a bad strategy or a result that cannot be
+            held in memory.
         """
         if y is None:
             raise ValueError("fit_resample needs the class labels y.")
         # float64 straight from X: a float32 round trip would alter the real series.
         X_real = check_array(X, dtype="numeric", allow_nd=True, ensure_all_finite=True)
         as_3d_float(X_real)  # the 2D/3D and emptiness checks, before any fitting
-        y = column_or_1d(y)
-        counts = dict(zip(*np.unique(y, return_counts=True)))
-        wanted = self._targets(counts, sampling_strategy)  # validated before any fitting
-        self.fit(X, y)
+        y_real = column_or_1d(y)
+        counts = dict(zip(*np.unique(y_real, return_counts=True)))
+        wanted = _targets(counts, sampling_strategy, y_real)  # validated before any fitting
+        n_new = sum(wanted[c] - counts[c] for c in counts)
+        X_out = _allocate((len(X_real) + n_new, *X_real.shape[1:]))  # before any fitting
+        self.fit(X_real, y_real)
         labels = np.concatenate(
             [np.full(wanted[c] - counts[c], c, dtype=self.classes_.dtype) for c in self.classes_]
         )
-        if len(labels) == 0:
-            return X_real.astype(np.float64, copy=True), y
-        X_new, y_new = self.sample(y=labels)
-        if X_real.ndim == 2:
-            X_new = X_new[:, 0, :]
-        X_out = np.concatenate([X_real.astype(np.float64), X_new])
-        return X_out, np.concatenate([y, y_new.astype(y.dtype)])
-
-    @staticmethod
-    def _targets(counts: dict, sampling_strategy) -> dict:
-        majority = max(counts.values())
-        if isinstance(sampling_strategy, dict):
-            unknown = set(sampling_strategy) - set(counts)
-            if unknown:
-                raise ValueError(f"sampling_strategy names unknown classes {sorted(unknown)}.")
-            targets = dict(counts)
-            for label, target in sampling_strategy.items():
-                if not isinstance(target, numbers.Integral) or isinstance(target, bool):
-                    raise ValueError(
-                        f"sampling_strategy counts must be integers; got {target!r} for "
-                        f"class {label!r}."
-                    )
-                if target < counts[label]:
-                    raise ValueError(
-                        f"sampling_strategy asks for {target} samples of class {label!r}, "
-                        f"fewer than its {counts[label]} real ones; over-sampling cannot remove data."
-                    )
-                targets[label] = int(target)
-            return targets
-        if sampling_strategy in ("auto", "not majority", "all"):
-            return {label: majority for label in counts}
-        raise ValueError(
-            "sampling_strategy must be 'auto', 'not majority', 'all' or a dict "
-            f"{{label: count}}; got {sampling_strategy!r}."
-        )
+        X_out[: len(X_real)] = X_real
+        y_out = np.concatenate([y_real, labels.astype(y_real.dtype)])
+        if n_new:
+            class_seed, torch_seed = spawn_seeds(self._seed(), 2)
+            ids, _ = self._class_ids(n_new, labels, np.random.default_rng(class_seed))
+            generated = X_out[len(X_real) :]
+            self._generate_into(
+                generated[:, None] if X_real.ndim == 2 else generated, ids, torch_seed
+            )
+        return _like(X, X_out), _like(y, y_out)
 
     def score(self, X, y=None):
         """Negative FID of ``len(X)`` generated series against ``X`` (higher is better).
@@ -418,7 +574,15 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         """
         from .evaluation import fid_score  # evaluation builds on the estimators
 
-        X3 = self._check_collection(X).astype(np.float64)
+        X3 = self._check_collection(X)
+        if len(X3) < 2:
+            raise ValueError(
+                f"score needs at least 2 series to compare feature statistics; X has {len(X3)}."
+            )
+        if y is not None:
+            y = column_or_1d(y)
+            if len(y) != len(X3):
+                raise ValueError(f"X has {len(X3)} series but y has {len(y)} labels.")
         if y is not None and self.classes_ is not None and np.isin(y, self.classes_).all():
             X_fake, _ = self.sample(y=np.asarray(y), random_state=0)
         else:

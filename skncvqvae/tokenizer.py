@@ -7,11 +7,11 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseTorchEstimator
-from ._validation import pad_to_min_length
+from ._validation import UNEQUAL_LENGTH_STRATEGIES, pad_to_min_length, standardisation
 from .nn import (
     AUGMENTATIONS,
     LOSS_TERMS,
@@ -92,8 +92,24 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     validation_fraction : float or None, default=None
         Fraction of ``X`` held out to record validation losses; by default all
         data trains (training sets of time series are often tiny).
+    unequal_length : {"resample", "pad"} or None, default=None
+        How collections of series of unequal lengths (aeon's list of 2D arrays
+        ``(n_channels, n_timepoints_i)``) are read: ``"resample"`` interpolates
+        each series linearly to the longest length in ``fit`` (and to the
+        fitted length afterwards); ``"pad"`` repeats each series' last value up
+        to that length and truncates longer series. With a strategy, later
+        series of another length are mapped the same way. ``None`` rejects
+        unequal lengths with a ``ValueError``.
+    warm_start : bool, default=False
+        With ``True``, ``fit`` on data of the fitted shape continues training the
+        fitted model (its scaling kept) until ``max_epochs`` epochs have run in
+        total: it finishes an interrupted fit, or extends one after
+        ``max_epochs`` was raised. The learning-rate schedule is stretched to
+        the new total.
     device : str, default="auto"
-        Torch device; ``"auto"`` picks CUDA when available.
+        Torch device; ``"auto"`` picks CUDA when available. Checked at the
+        start of ``fit``: a device that torch cannot use here raises a
+        ``ValueError``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and augmentations. The same
         value gives the same result on the CPU with the same number of torch
@@ -170,6 +186,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         "codebook_decay": [Interval(numbers.Real, 0, 1, closed="both")],
         "commitment_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "unequal_length": [StrOptions(set(UNEQUAL_LENGTH_STRATEGIES)), None],
     }
 
     def __init__(
@@ -193,6 +210,8 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         lr=1e-3,
         weight_decay=1e-3,
         validation_fraction=None,
+        unequal_length=None,
+        warm_start=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -216,6 +235,8 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
+        self.unequal_length = unequal_length
+        self.warm_start = warm_start
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -237,18 +258,17 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         self : NCVQVAETokenizer
         """
         augmentations = self._check_augmentations()
-        X3 = self._check_fit_collection(X)
+        X3, shape = self._check_fit_collection(X)
         X3 = pad_to_min_length(X3, min_length(self.n_fft))
-        self.mean_ = X3.mean(axis=(0, 2), dtype=np.float64)
-        scale = X3.std(axis=(0, 2), dtype=np.float64)
-        scale[scale < 1e-8] = 1.0
-        self.scale_ = scale
-        self._fit_net(
+        resume = self._can_resume(shape)
+        mean, scale = (self.mean_, self.scale_) if resume else standardisation(X3)
+        net = self._fit_net(
             NCVQVAEModule,
-            self._standardise(X3).astype(np.float32),
+            ((X3 - mean[:, None]) / scale[:, None]).astype(np.float32),
             seed=self._seed(),
             term_names=LOSS_TERMS,
             description="NC-VQVAE stage 1" if self.ssl else "TimeVQVAE stage 1",
+            resume=resume,
             validation_fraction=self.validation_fraction,
             n_channels=X3.shape[1],
             n_timepoints=X3.shape[2],
@@ -266,12 +286,25 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
             codebook_decay=self.codebook_decay,
             commitment_weight=self.commitment_weight,
         )
-        self.token_shape_ = tuple(self.net_.module_.token_shape)
-        self.n_tokens_ = int(np.prod(self.token_shape_))
+        token_shape = tuple(net.module_.token_shape)
+        self._set_fitted(
+            net,
+            **shape,
+            mean_=mean,
+            scale_=scale,
+            token_shape_=token_shape,
+            n_tokens_=int(np.prod(token_shape)),
+        )
         return self
 
     def _check_augmentations(self) -> tuple[str, ...]:
-        """The augmentations of the second view; ``()`` without SSL."""
+        """The augmentations of the second view (``()`` without SSL); also checks ``n_fft``."""
+        if self.n_fft % 2:
+            # the STFT grid of an odd n_fft does not invert to the input length
+            raise InvalidParameterError(
+                f"The 'n_fft' parameter of {type(self).__name__} must be an even int >= 4. "
+                f"Got {self.n_fft!r} instead."
+            )
         if self.ssl is None:
             return ()
         augmentations = check_augmentations(self.augmentations)
@@ -283,13 +316,11 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         return augmentations
 
     # -- data space <-> model space -------------------------------------------
-    def _standardise(self, X3: np.ndarray) -> np.ndarray:
-        return (X3 - self.mean_[None, :, None]) / self.scale_[None, :, None]
-
     def _prepare(self, X) -> torch.Tensor:
-        """Validate, pad and standardise ``X``; return it as a float32 tensor."""
+        """Validate, pad and standardise ``X`` (in float64); return a float32 tensor."""
         X3 = pad_to_min_length(self._check_collection(X), min_length(self.n_fft))
-        return torch.as_tensor(self._standardise(X3), dtype=torch.float32)
+        Xs = (X3 - self.mean_[None, :, None]) / self.scale_[None, :, None]
+        return torch.as_tensor(Xs, dtype=torch.float32)
 
     def _to_data_space(self, x: torch.Tensor) -> np.ndarray:
         x = x[..., : self.n_timepoints_].cpu().double().numpy()

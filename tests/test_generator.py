@@ -483,12 +483,18 @@ def test_reuse_fitted_tokenizer(fitted_copy, unit_test_data):
     state = _state(fitted_copy)
     history = copy.deepcopy(fitted_copy.history_)
     gen = _fit(NCVQVAEGenerator(fitted_copy, refit_tokenizer=False, **GEN), X, y)
-    assert gen.tokenizer_ is fitted_copy
-    assert gen.tokenizer_.net_ is net
+    # the generator uses the fitted model as is, in a private copy
+    assert gen.tokenizer_ is not fitted_copy and gen.tokenizer_.net_ is not net
+    _assert_same_state(state, _state(gen.tokenizer_))
     _assert_same_state(state, _state(fitted_copy))
     assert fitted_copy.history_ == history
-    X_new, _ = gen.sample(3)
+    np.testing.assert_array_equal(gen.tokenizer_.transform(X), fitted_copy.transform(X))
+    X_new, _ = gen.sample(3, random_state=0)
     assert X_new.shape == (3, 1, 24)
+    # refitting the user's tokenizer afterwards (other shape, other size) leaves the
+    # generator intact; it used to break sample() with a reshape error
+    fitted_copy.set_params(downsampled_width=4, codebook_size=4).fit(make_sines(n=10, length=40))
+    np.testing.assert_array_equal(gen.sample(3, random_state=0)[0], X_new)
 
 
 def test_reuse_fitted_tokenizer_wrong_shape_raises(fitted_copy):

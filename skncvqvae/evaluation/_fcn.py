@@ -10,10 +10,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseTorchEstimator
-from .._validation import check_labels
+from .._validation import check_labels, standardisation
 from ..nn import FCN_TERMS, FCNModule
 
 __all__ = ["FCNClassifier"]
+
+
+def _standardise(X3: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor((X3 - mean[:, None]) / scale[:, None], dtype=torch.float32)
 
 
 class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
@@ -37,6 +41,9 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
         Peak AdamW learning rate.
     weight_decay : float, default=0.0
         AdamW weight decay (0 makes it Adam).
+    warm_start : bool, default=False
+        With ``True``, ``fit`` on data of the fitted shape and classes continues
+        training the fitted network until ``max_epochs`` epochs have run in total.
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available.
     random_state : int, RandomState instance or None, default=0
@@ -81,10 +88,12 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
         batch_size=64,
         lr=1e-3,
         weight_decay=0.0,
+        warm_start=False,
         device="auto",
         random_state=0,
         verbose=0,
     ):
+        self.warm_start = warm_start
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -106,35 +115,31 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
         -------
         self : FCNClassifier
         """
-        X3 = self._check_fit_collection(X)
+        X3, shape = self._check_fit_collection(X)
         y = check_labels(y, X3, "y")
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        self.mean_ = X3.mean(axis=(0, 2), dtype=np.float64)
-        scale = X3.std(axis=(0, 2), dtype=np.float64)
-        self.scale_ = np.where(scale > 1e-8, scale, 1.0)
+        resume = self._can_resume(shape) and np.array_equal(self.classes_, encoder.classes_)
+        mean, scale = (self.mean_, self.scale_) if resume else standardisation(X3)
         data = {
-            "x": self._standardise(X3),
+            "x": _standardise(X3, mean, scale),
             "labels": torch.as_tensor(encoder.transform(y), dtype=torch.long),
         }
-        self._fit_net(
+        net = self._fit_net(
             FCNModule,
             data,
             seed=self._seed(),
             term_names=FCN_TERMS,
             description="FCN",
+            resume=resume,
             n_channels=X3.shape[1],
-            n_classes=len(self.classes_),
+            n_classes=len(encoder.classes_),
         )
+        self._set_fitted(net, **shape, classes_=encoder.classes_, mean_=mean, scale_=scale)
         return self
 
-    def _standardise(self, X3: np.ndarray) -> torch.Tensor:
-        Xs = (X3 - self.mean_[None, :, None]) / self.scale_[None, :, None]
-        return torch.as_tensor(Xs, dtype=torch.float32)
-
     def _apply(self, fn, X) -> np.ndarray:
-        x = self._standardise(self._check_collection(X))
+        x = _standardise(self._check_collection(X), self.mean_, self.scale_)
         return torch.cat(self._map_batches(fn, x)).double().numpy()
 
     def predict_proba(self, X) -> np.ndarray:
