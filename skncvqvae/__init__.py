@@ -10,9 +10,10 @@
   the metrics).
 """
 
+from ._persistence import load
 from .generator import NCVQVAEGenerator
 from .tokenizer import NCVQVAETokenizer
 
 __version__ = "0.1.0"
 
-__all__ = ["NCVQVAEGenerator", "NCVQVAETokenizer", "__version__"]
+__all__ = ["NCVQVAEGenerator", "NCVQVAETokenizer", "__version__", "load"]

@@ -28,8 +28,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from . import nn
 from ._random import derive_seed, seeded
-from ._training import SelfLossNet, epoch_terms, make_net, resolve_device
+from ._training import NonFiniteLossError, SelfLossNet, epoch_terms, make_net, resolve_device
 from ._validation import check_collection
 
 __all__ = ["BaseTorchEstimator"]
@@ -122,21 +123,16 @@ class BaseTorchEstimator(BaseEstimator):
         Returns the net; :meth:`_set_fitted` keeps it.
         """
         n_train = len(next(iter(data.values())) if isinstance(data, dict) else data)
-        net = make_net(
-            module,
+        build = dict(
+            module=module.__name__,
             n_train=n_train,
-            term_names=term_names,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            device=resolve_device(self.device),
+            term_names=tuple(term_names),
             seed=seed,
-            verbose=self.verbose,
-            validation_fraction=validation_fraction,
             description=description,
-            **module_kwargs,
+            validation_fraction=validation_fraction,
+            module_kwargs=module_kwargs,
         )
+        net = self._make_net(build, resolve_device(self.device))
         with seeded(seed):
             if resume:
                 schedule = dict(net.callbacks)["lr_scheduler"].total_steps
@@ -145,11 +141,36 @@ class BaseTorchEstimator(BaseEstimator):
                 net.max_epochs = self.max_epochs
             else:
                 net.initialize()
+                net.build_args_ = build
             remaining = self.max_epochs - len(net.history)
             if remaining > 0:
                 net.partial_fit(data, None, epochs=remaining)
         net.module_.eval()
+        if not all(torch.isfinite(w).all() for w in net.module_.state_dict().values()):
+            raise NonFiniteLossError(
+                f"{type(self).__name__} training diverged: the weights hold NaN or inf. The "
+                f"usual cause is a learning rate that is too high (lr={self.lr:g}; try 10x lower)."
+            )
         return net
+
+    def _make_net(self, build: dict, device: str) -> SelfLossNet:
+        """The skorch net described by ``build`` (see :meth:`_fit_net`), not initialised."""
+        module_kwargs = dict(build["module_kwargs"])
+        return make_net(
+            getattr(nn, build["module"]),
+            n_train=build["n_train"],
+            term_names=build["term_names"],
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            device=device,
+            seed=build["seed"],
+            verbose=self.verbose,
+            validation_fraction=build["validation_fraction"],
+            description=build["description"],
+            **module_kwargs,
+        )
 
     def _set_fitted(self, net: SelfLossNet, **attributes) -> None:
         """Keep ``net`` and the fitted ``attributes``, ``net_`` last.
@@ -169,6 +190,27 @@ class BaseTorchEstimator(BaseEstimator):
                 f"{self.max_epochs} epochs. The estimator keeps the model of the last "
                 "training step; call fit again with warm_start=True to continue."
             )
+
+    # -- saving --------------------------------------------------------------
+    def save(self, path):
+        """Write the fitted estimator to ``path``, a ``.safetensors`` file, without pickle.
+
+        Parameters, fitted attributes, weights and training history are kept;
+        :func:`skncvqvae.load` reads them back without running code from the
+        file (unlike pickle and joblib, which run arbitrary code when loading
+        and are for files from trusted sources only).
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        from ._persistence import save
+
+        return save(self, path)
 
     # -- inference -------------------------------------------------------------
     def _check_collection(self, X) -> np.ndarray:
