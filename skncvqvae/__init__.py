@@ -11,9 +11,10 @@
 """
 
 from ._persistence import load
+from ._training import NonFiniteLossError
 from .generator import NCVQVAEGenerator
 from .tokenizer import NCVQVAETokenizer
 
 __version__ = "0.1.0"
 
-__all__ = ["NCVQVAEGenerator", "NCVQVAETokenizer", "__version__", "load"]
+__all__ = ["NCVQVAEGenerator", "NCVQVAETokenizer", "NonFiniteLossError", "__version__", "load"]
