@@ -327,6 +327,19 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def set_params(self, **params):
+        """Set parameters; ``tokenizer__<name>`` also works while ``tokenizer=None``.
+
+        Stage-1 parameters are set the nested scikit-learn way, for example
+        ``set_params(tokenizer__max_epochs=300, max_epochs=500)`` for the two
+        stages' budgets, or ``{"tokenizer__ssl": [...]}`` in a parameter grid.
+        With ``tokenizer=None`` the default tokenizer is created first.
+        """
+        nested = any(key.startswith("tokenizer__") for key in params)
+        if nested and "tokenizer" not in params and self.tokenizer is None:
+            self.tokenizer = NCVQVAETokenizer(device=params.get("device", self.device))
+        return super().set_params(**params)
+
     # -- fit -------------------------------------------------------------------------
     def _unequal_length(self):
         tokenizer = self.tokenizer if self.tokenizer is not None else NCVQVAETokenizer()

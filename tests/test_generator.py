@@ -690,3 +690,12 @@ def test_generator_n_features_in_follows_sklearn():
     )
     assert gen.fit(X).n_features_in_ == X.shape[1]
     assert gen.fit(X[:, 0, :]).n_features_in_ == X.shape[2]
+
+
+def test_set_params_reaches_the_default_tokenizer():
+    # Before: set_params(tokenizer__max_epochs=2) failed while tokenizer=None.
+    gen = NCVQVAEGenerator(device="cpu").set_params(tokenizer__max_epochs=2, max_epochs=3)
+    assert isinstance(gen.tokenizer, NCVQVAETokenizer)
+    assert gen.tokenizer.max_epochs == 2 and gen.tokenizer.device == "cpu"
+    assert gen.get_params()["tokenizer__max_epochs"] == 2
+    assert NCVQVAEGenerator().tokenizer is None  # the default stays None
