@@ -443,3 +443,27 @@ def test_inference_batches_are_bounded_by_values_not_rows():
     assert tok._inference_rows(torch.zeros(1, 1, 20_000)) == 2**18 // 20_000
     assert tok._inference_rows(torch.zeros(1, 1, 64)) == 256
     assert tok._inference_rows(torch.zeros(1, 1, 10**7)) == 1
+
+
+@PROPERTY
+@given(
+    labels=st.one_of(
+        st.lists(st.integers(-(2**40), 2**40), min_size=2, max_size=3, unique=True),
+        st.lists(st.text(min_size=1, max_size=6), min_size=2, max_size=3, unique=True),
+        # float labels are classes when integral (scikit-learn calls others continuous)
+        st.lists(st.integers(-1000, 1000).map(float), min_size=2, max_size=3, unique=True),
+    )
+)
+def test_labels_of_any_type_come_back_in_the_users_label_space(labels):
+    X = make_sines(n=12, length=32)
+    y = np.array([labels[i % len(labels)] for i in range(12)])
+    gen = NCVQVAEGenerator(_tokenizer(max_epochs=1), **{**TINY_GENERATOR, "max_epochs": 1}).fit(
+        X, y
+    )
+    np.testing.assert_array_equal(gen.classes_, np.unique(y))
+    for label in labels:
+        X_new, y_new = gen.sample(2, y=label, random_state=0)
+        assert y_new.dtype == y.dtype and list(y_new) == [label, label]
+        assert X_new.shape == (2, 1, 32)
+    _, y_drawn = gen.sample(20, random_state=0)
+    assert set(y_drawn.tolist()) <= set(y.tolist())
