@@ -20,6 +20,7 @@ from .nn import (
     check_augmentations,
     global_pool,
     min_length,
+    pyramid_pool,
 )
 
 __all__ = ["NCVQVAETokenizer"]
@@ -52,11 +53,18 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         ``magnitude_warp``. The thesis ran ``("window_warp", "amplitude_resize")``,
         ``("gaussian_noise",)`` and ``("slice_and_shuffle",)``. Ignored when
         ``ssl=None``.
-    output : {"pooled", "tokens", "histogram"}, default="pooled"
-        What :meth:`transform` returns: concat(global average, global max) of
-        the quantized latent, ``(n_cases, 2 * codebook_dim)``; the flattened token
-        grid, ``(n_cases, n_tokens)``; or normalised token counts,
-        ``(n_cases, codebook_size)``.
+    output : {"pyramid", "pooled", "tokens", "histogram"}, default="pyramid"
+        What :meth:`transform` returns:
+
+        - ``"pyramid"``: features for a classifier, ``(n_cases, 6 * codebook_dim)``:
+          the average and the max of the continuous latent z (before
+          quantization) over the whole latent grid and over each half of its
+          time axis (:func:`skncvqvae.nn.pyramid_pool`). It beat the raw series
+          and the thesis's readout in our linear probes (``docs/benchmarks.md``).
+        - ``"pooled"``: the thesis's probe features, concat(global average,
+          global max) of the quantized latent z_q, ``(n_cases, 2 * codebook_dim)``.
+        - ``"tokens"``: the flattened token grid, ``(n_cases, n_tokens)``.
+        - ``"histogram"``: normalised token counts, ``(n_cases, codebook_size)``.
     codebook_size : int, default=32
         Number of codes.
     codebook_dim : int, default=64
@@ -163,7 +171,9 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     >>> from skncvqvae import NCVQVAETokenizer
     >>> X, y = load_unit_test(split="train")
     >>> tok = NCVQVAETokenizer(max_epochs=2, hidden_dim=16, random_state=0).fit(X)
-    >>> tok.transform(X).shape
+    >>> tok.transform(X).shape  # output="pyramid": 6 x codebook_dim features
+    (20, 384)
+    >>> tok.set_params(output="pooled").transform(X).shape  # the thesis's probe features
     (20, 128)
     >>> tok.encode(X).shape
     (20, 5, 6)
@@ -173,7 +183,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         **BaseTorchEstimator._parameter_constraints,
         "ssl": [StrOptions(set(SSL_LOSSES)), None],
         "augmentations": [str, "array-like", None],
-        "output": [StrOptions({"pooled", "tokens", "histogram"})],
+        "output": [StrOptions({"pyramid", "pooled", "tokens", "histogram"})],
         "codebook_size": [Interval(numbers.Integral, 2, None, closed="left")],
         "codebook_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_fft": [Interval(numbers.Integral, 4, None, closed="left")],
@@ -193,7 +203,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         self,
         ssl="vibcreg",
         augmentations=("slice_and_shuffle",),
-        output="pooled",
+        output="pyramid",
         codebook_size=32,
         codebook_dim=64,
         n_fft=8,
@@ -349,13 +359,19 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         Returns
         -------
         Xt : ndarray
-            ``(n_cases, 2 * codebook_dim)`` float for ``output="pooled"``,
+            ``(n_cases, 6 * codebook_dim)`` float for ``output="pyramid"``,
+            ``(n_cases, 2 * codebook_dim)`` float for ``"pooled"``,
             ``(n_cases, n_tokens)`` int64 for ``"tokens"``, ``(n_cases,
             codebook_size)`` float for ``"histogram"``. Floats are float64
             unless ``X`` is float32.
         """
-        pooled, indices = self._encode_tensor(X)
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        if self.output == "pyramid":
+            x = self._prepare(X)
+            latent = self.net_.module_.latent
+            features = self._map_batches(lambda xb: pyramid_pool(latent(xb)), x)
+            return torch.cat(features).numpy().astype(dtype)
+        pooled, indices = self._encode_tensor(X)
         if self.output == "pooled":
             return pooled.numpy().astype(dtype)
         flat = indices.reshape(len(indices), -1)
@@ -408,7 +424,14 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns of :meth:`transform` for the current ``output``."""
         check_is_fitted(self)
-        if self.output == "pooled":
+        if self.output == "pyramid":
+            names = [
+                f"{part}_{stat}{i}"
+                for part in ("all", "first_half", "second_half")
+                for stat in ("avg", "max")
+                for i in range(self.codebook_dim)
+            ]
+        elif self.output == "pooled":
             names = [f"avg_pool{i}" for i in range(self.codebook_dim)]
             names += [f"max_pool{i}" for i in range(self.codebook_dim)]
         elif self.output == "tokens":

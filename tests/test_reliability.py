@@ -129,7 +129,7 @@ def test_even_n_fft_works_at_any_length(n_fft, length):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the short-series padding notice
         tok = _tokenizer(n_fft=n_fft).fit(X)
-        assert tok.transform(X).shape == (6, 2 * TINY["codebook_dim"])
+        assert tok.transform(X).shape == (6, 6 * TINY["codebook_dim"])
         assert tok.reconstruct(X).shape == X.shape
     assert tok.token_shape_[0] == n_fft // 2 + 1
     assert length >= min_length(n_fft) or tok.n_timepoints_ == length
@@ -201,10 +201,10 @@ def test_unequal_lengths_with_a_strategy(strategy):
     longest = max(x.shape[1] for x in X)
     tok = _tokenizer(unequal_length=strategy).fit(X)
     assert tok.n_timepoints_ == longest and tok.n_channels_ == 2
-    assert tok.transform(X).shape == (10, 2 * TINY["codebook_dim"])
+    assert tok.transform(X).shape == (10, 6 * TINY["codebook_dim"])
     assert tok.reconstruct(X[:3]).shape == (3, 2, longest)
     # a later collection of other lengths maps to the fitted length
-    assert tok.transform(_ragged(n=4, seed=1)).shape == (4, 2 * TINY["codebook_dim"])
+    assert tok.transform(_ragged(n=4, seed=1)).shape == (4, 6 * TINY["codebook_dim"])
     x = X[int(np.argmin([x.shape[1] for x in X]))]
     mapped = tok._check_collection([x, X[0]])[0]
     if strategy == "pad":

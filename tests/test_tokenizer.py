@@ -24,7 +24,7 @@ from skncvqvae.nn import LOSS_TERMS
 
 from conftest import TINY, make_sines  # tests/ is on sys.path (rootdir conftest)
 
-OUTPUTS = ["pooled", "tokens", "histogram"]
+OUTPUTS = ["pyramid", "pooled", "tokens", "histogram"]
 FITTED = ["fitted_unit", "fitted_unit_2d", "fitted_motions"]
 
 
@@ -177,7 +177,7 @@ def test_object_array_of_numbers_accepted(fitted_unit, unit_test_data):
     assert_array_equal(fitted_unit.transform(X.astype(object)), fitted_unit.transform(X))
     assert_array_equal(fitted_unit.transform(X.tolist()), fitted_unit.transform(X))
     tok = NCVQVAETokenizer(**{**TINY, "max_epochs": 1}).fit(X[:, 0, :].astype(object))
-    assert tok.transform(X[:, 0, :]).shape == (20, 16)
+    assert tok.transform(X[:, 0, :]).shape == (20, 6 * TINY["codebook_dim"])
 
 
 # --------------------------------------------------------------------------
@@ -375,7 +375,9 @@ def test_set_output_pandas(output, fitted_unit, unit_test_data):
     assert_array_equal(df.to_numpy(), expected)
 
 
-@pytest.mark.parametrize("output, n_names", [("pooled", 16), ("tokens", 30), ("histogram", 8)])
+@pytest.mark.parametrize(
+    "output, n_names", [("pyramid", 48), ("pooled", 16), ("tokens", 30), ("histogram", 8)]
+)
 def test_get_feature_names_out(output, n_names, fitted_unit):
     names = _with_output(fitted_unit, output).get_feature_names_out()
     assert names.shape == (n_names,)
@@ -577,7 +579,7 @@ def test_short_series_are_padded(length):
     assert np.all(np.isfinite(X_hat))
     with pytest.warns(UserWarning, match="padded"):
         Xt = tok.transform(X)
-    assert Xt.shape == (10, 2 * TINY["codebook_dim"])
+    assert Xt.shape == (10, 6 * TINY["codebook_dim"])
     assert tok.decode(np.zeros((3, *tok.token_shape_), dtype=int)).shape == (3, 1, length)
 
 
@@ -605,3 +607,33 @@ def test_transform_of_a_row_does_not_depend_on_the_other_rows(output):
     for rows in (slice(0, 1), slice(3, 11), slice(5, 23)):
         np.testing.assert_array_equal(tok.transform(X[rows]), full[rows])
     np.testing.assert_array_equal(tok.reconstruct(X[2:3]), tok.reconstruct(X)[2:3])
+
+
+def test_pyramid_output_reads_the_continuous_latent(fitted_copy, unit_test_data):
+    from skncvqvae.nn import pyramid_pool
+
+    X = unit_test_data[0]
+    tok = fitted_copy.set_params(output="pyramid")
+    with torch.no_grad():
+        expected = pyramid_pool(tok.net_.module_.latent(tok._prepare(X))).double().numpy()
+    assert_allclose(tok.transform(X), expected, rtol=1e-6, atol=1e-6)
+    assert tok.transform(X.astype(np.float32)).dtype == np.float32
+
+
+def test_default_features_separate_two_classes():
+    # a probe that must beat chance: sines of two frequencies, linear SVC on the
+    # default readout, fitted without labels
+    X = make_sines(n=40, length=64, seed=0)
+    X_test = make_sines(n=40, length=64, seed=1)
+    y = _frequency_labels(X)
+    y_test = _frequency_labels(X_test)
+    clf = Pipeline(
+        [("tok", NCVQVAETokenizer(**{**TINY, "max_epochs": 10})), ("svc", SVC(kernel="linear"))]
+    )
+    assert clf.fit(X, y).score(X_test, y_test) > 0.8
+
+
+def _frequency_labels(X):
+    """The dominant frequency of each sine (2 or 4 cycles) from its spectrum."""
+    spectrum = np.abs(np.fft.rfft(X[:, 0], axis=-1))
+    return np.where(spectrum[:, 1:].argmax(axis=1) + 1 >= 3, "fast", "slow")

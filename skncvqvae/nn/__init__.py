@@ -30,7 +30,14 @@ from ._output import ModelOutput
 from ._prior import PRIOR_TERMS, MaskGITPrior, cosine_schedule, gumbel_noise, n_masked_after_step
 from ._quantizer import QuantizerOutput, VectorQuantizer, perplexity
 from ._ssl import SSL_LOSSES, IterNorm, Projector, barlow_twins_loss, vibcreg_loss
-from ._stage1 import LOSS_TERMS, NCVQVAEModule, Stage1Output, global_pool, min_length
+from ._stage1 import (
+    LOSS_TERMS,
+    NCVQVAEModule,
+    Stage1Output,
+    global_pool,
+    min_length,
+    pyramid_pool,
+)
 from ._time_frequency import hop_length, istft, stft, stft_shape
 
 __all__ = [
@@ -64,6 +71,7 @@ __all__ = [
     "n_downsampling",
     "n_masked_after_step",
     "perplexity",
+    "pyramid_pool",
     "stft",
     "stft_shape",
     "vibcreg_loss",

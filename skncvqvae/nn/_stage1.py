@@ -26,7 +26,14 @@ from ._quantizer import VectorQuantizer
 from ._ssl import SSL_LOSSES, Projector
 from ._time_frequency import istft, stft, stft_shape
 
-__all__ = ["LOSS_TERMS", "NCVQVAEModule", "Stage1Output", "global_pool", "min_length"]
+__all__ = [
+    "LOSS_TERMS",
+    "NCVQVAEModule",
+    "Stage1Output",
+    "global_pool",
+    "min_length",
+    "pyramid_pool",
+]
 
 LOSS_TERMS = ("loss", "recon", "commitment", "aug_recon", "ssl", "perplexity")
 
@@ -34,6 +41,18 @@ LOSS_TERMS = ("loss", "recon", "commitment", "aug_recon", "ssl", "perplexity")
 def global_pool(z: torch.Tensor) -> torch.Tensor:
     """``(B, D, H, W) -> (B, 2D)``: global average pool then global max pool."""
     return torch.cat([z.mean(dim=(2, 3)), z.amax(dim=(2, 3))], dim=1)
+
+
+def pyramid_pool(z: torch.Tensor) -> torch.Tensor:
+    """``(B, D, H, W) -> (B, 6D)``: average and max pools over the grid and its two time halves.
+
+    Blocks, each ``D`` wide: [grid average, grid max, first-half average,
+    first-half max, second-half average, second-half max]. The halves split
+    the time axis ``W`` (the first gets the middle column when ``W`` is odd)
+    and pool over every frequency row; with ``W = 1`` both halves are the grid.
+    """
+    halves = [h if h.shape[3] else z for h in torch.tensor_split(z, 2, dim=3)]
+    return torch.cat([global_pool(part) for part in (z, *halves)], dim=1)
 
 
 def min_length(n_fft: int) -> int:
@@ -154,9 +173,13 @@ class NCVQVAEModule(nn.Module):
         )
 
     # -- inference -----------------------------------------------------------
+    def latent(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, C, L) -> z (B, D, H, W)``: the continuous latent, before quantization."""
+        return self.encoder(stft(x, self.n_fft))
+
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x (B, C, L) -> (z_q (B, D, H, W), indices (B, H, W))``."""
-        q = self.quantizer(self.encoder(stft(x, self.n_fft)))
+        q = self.quantizer(self.latent(x))
         return q.quantized, q.indices
 
     def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:

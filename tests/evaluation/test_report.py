@@ -125,7 +125,7 @@ def test_cli_report_results_table(cli_report):
     table = pd.read_csv(output / "results.csv", index_col=0)
     assert list(table.columns) == COLUMNS
     assert list(table.columns) == ["SVM acc", "KNN acc", "FID", "IS", "CAS", "fit s", "sample s"]
-    assert list(table.index) == [*VARIANTS, "real data (train vs test)"]
+    assert list(table.index) == [*VARIANTS, "real data (raw series)"]
     models = table.loc[list(VARIANTS)]
     assert models.notna().all().all()
     for column in ("SVM acc", "KNN acc", "CAS"):
@@ -133,17 +133,19 @@ def test_cli_report_results_table(cli_report):
     assert (models["FID"] >= 0).all()
     assert (models["IS"] >= 1 - 1e-6).all()
     assert (models[["fit s", "sample s"]] >= 0).all().all()
-    real = table.loc["real data (train vs test)"]
+    real = table.loc["real data (raw series)"]
     assert np.isfinite(real[["FID", "IS", "CAS"]].astype(float)).all()
     assert 0 <= real["CAS"] <= 1
-    assert real[["SVM acc", "KNN acc", "fit s", "sample s"]].isna().all()
+    # the raw-series probe: what the tokenizer's features are compared with
+    assert real[["SVM acc", "KNN acc"]].astype(float).between(0, 1).all()
+    assert real[["fit s", "sample s"]].isna().all()
 
 
 def test_cli_report_per_seed_and_markdown(cli_report):
     _, output, _, _ = cli_report
     per_seed = pd.read_csv(output / "results_per_seed.csv")
     assert {"model", "seed", *COLUMNS} <= set(per_seed.columns)
-    assert per_seed["model"].tolist() == [*VARIANTS, "real data (train vs test)"]
+    assert per_seed["model"].tolist() == [*VARIANTS, "real data (raw series)"]
     assert per_seed["seed"].iloc[:3].tolist() == [0, 0, 0]
     markdown = (output / "results.md").read_text()
     assert markdown.startswith("# UnitTest")
@@ -154,7 +156,7 @@ def test_cli_report_per_seed_and_markdown(cli_report):
     assert header == ["model", *COLUMNS]
     assert [row.strip("|").split("|")[0].strip() for row in rows[2:]] == [
         *VARIANTS,
-        "real data (train vs test)",
+        "real data (raw series)",
     ]
 
 
@@ -183,10 +185,10 @@ def test_run_report_npz_two_seeds_with_progress(tmp_path, capsys):
     assert "[1/2] naive, seed 0" in stdout and "[2/2] naive, seed 1" in stdout
     assert "train (16, 1, 32), test (12, 1, 32), 2 classes" in stdout
     assert list(table.columns) == COLUMNS
-    assert list(table.index) == ["naive", "real data (train vs test)"]
+    assert list(table.index) == ["naive", "real data (raw series)"]
     assert "±" in table.loc["naive", "fit s"]  # mean ± std over the two seeds
     per_seed = pd.read_csv(tmp_path / "out" / "results_per_seed.csv")
-    assert per_seed["model"].tolist() == ["naive", "naive", "real data (train vs test)"]
+    assert per_seed["model"].tolist() == ["naive", "naive", "real data (raw series)"]
     assert per_seed["seed"].iloc[:2].tolist() == [0, 1]
     written = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"reconstructions_naive.png", "samples_naive.png"} <= written

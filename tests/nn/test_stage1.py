@@ -174,3 +174,28 @@ def test_invalid_ssl(ssl):
 def test_invalid_augmentation():
     with pytest.raises(ValueError, match="Unknown augmentation"):
         _module(ssl="barlowtwins", augmentations=("bogus",))
+
+
+@pytest.mark.parametrize("width", [1, 2, 5, 6])
+def test_pyramid_pool_is_the_grid_and_its_two_time_halves(width):
+    from skncvqvae.nn import pyramid_pool
+
+    z = torch.randn(3, 4, 5, width)
+    out = pyramid_pool(z)
+    assert out.shape == (3, 6 * 4)
+    first = z[..., : (width + 1) // 2]
+    second = z[..., (width + 1) // 2 :] if width > 1 else z
+    expected = torch.cat([global_pool(z), global_pool(first), global_pool(second)], dim=1)
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+    torch.testing.assert_close(out[:, :8], global_pool(z), rtol=0, atol=0)
+
+
+def test_latent_is_the_encoder_output_before_quantization():
+    module = _module().eval()
+    x = torch.randn(4, 1, 24)
+    with torch.no_grad():
+        z = module.latent(x)
+        z_q, idx = module.encode(x)
+    assert z.shape == z_q.shape
+    torch.testing.assert_close(module.quantizer.codes_to_latent(idx), z_q)
+    assert not torch.equal(z, z_q)
