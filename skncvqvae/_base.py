@@ -20,12 +20,13 @@ from its signature) and call these helpers from ``fit``.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import nn
@@ -45,7 +46,7 @@ class BaseTorchEstimator(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
@@ -54,6 +55,11 @@ class BaseTorchEstimator(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    #: ``max_epochs="auto"``: ``(epochs, min_steps, max_steps)``. The budget is
+    #: ``epochs`` epochs, as optimisation steps clipped to ``[min_steps,
+    #: max_steps]``: tiny training sets get enough steps, large ones not too many.
+    _auto_budget = (100, 0, 10**9)
 
     #: Inference batches hold at most this many input values (rows x channels x
     #: length), and at most ``batch_size`` rows: long series get small batches.
@@ -98,6 +104,15 @@ class BaseTorchEstimator(BaseEstimator):
             and all(getattr(self, key) == value for key, value in shape.items())
         )
 
+    def _n_epochs(self, n_fit: int) -> int:
+        """Epochs to train on ``n_fit`` samples: ``max_epochs``, or the ``"auto"`` rule."""
+        if self.max_epochs != "auto":
+            return int(self.max_epochs)
+        epochs, min_steps, max_steps = self._auto_budget
+        per_epoch = math.ceil(n_fit / self.batch_size)
+        steps = min(max(epochs * per_epoch, min_steps), max_steps)
+        return max(1, math.ceil(steps / per_epoch))
+
     # -- the net ---------------------------------------------------------------
     def _fit_net(
         self,
@@ -118,14 +133,18 @@ class BaseTorchEstimator(BaseEstimator):
         :func:`~skncvqvae._training.make_net` splits the same seed into the
         streams of shuffling and of the module's own randomness. With
         ``resume``, the fitted ``net_`` continues until its history has
-        ``max_epochs`` epochs, its learning-rate schedule stretched to the new
-        total. The module is left in evaluation mode: inference never changes it.
+        :meth:`_n_epochs` epochs, its learning-rate schedule stretched to the
+        new total. The module is left in evaluation mode: inference never changes it.
         Returns the net; :meth:`_set_fitted` keeps it.
         """
         n_train = len(next(iter(data.values())) if isinstance(data, dict) else data)
+        n_fit = (
+            n_train if not validation_fraction else math.ceil(n_train * (1 - validation_fraction))
+        )
         build = dict(
             module=module.__name__,
             n_train=n_train,
+            n_epochs=self._n_epochs(n_fit),
             term_names=tuple(term_names),
             seed=seed,
             description=description,
@@ -138,11 +157,12 @@ class BaseTorchEstimator(BaseEstimator):
                 schedule = dict(net.callbacks)["lr_scheduler"].total_steps
                 net = self.net_
                 dict(net.callbacks_)["lr_scheduler"].total_steps = schedule
-                net.max_epochs = self.max_epochs
+                net.max_epochs = build["n_epochs"]
+                net.build_args_ = {**net.build_args_, "n_epochs": build["n_epochs"]}
             else:
                 net.initialize()
                 net.build_args_ = build
-            remaining = self.max_epochs - len(net.history)
+            remaining = build["n_epochs"] - len(net.history)
             if remaining > 0:
                 net.partial_fit(data, None, epochs=remaining)
         net.module_.eval()
@@ -160,7 +180,7 @@ class BaseTorchEstimator(BaseEstimator):
             getattr(nn, build["module"]),
             n_train=build["n_train"],
             term_names=build["term_names"],
-            max_epochs=self.max_epochs,
+            max_epochs=build["n_epochs"],
             batch_size=self.batch_size,
             lr=self.lr,
             weight_decay=self.weight_decay,
@@ -187,7 +207,7 @@ class BaseTorchEstimator(BaseEstimator):
         if getattr(net, "interrupted_", False):
             raise KeyboardInterrupt(
                 f"{type(self).__name__}.fit was interrupted after {len(net.history)} of "
-                f"{self.max_epochs} epochs. The estimator keeps the model of the last "
+                f"{net.max_epochs} epochs. The estimator keeps the model of the last "
                 "training step; call fit again with warm_start=True to continue."
             )
 

@@ -22,6 +22,18 @@ def _key_value(text: str) -> tuple[str, object]:
         return key, value
 
 
+def _epochs(text: str):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int or 'auto', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"epochs must be >= 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .evaluation import VARIANTS, ReportConfig
 
@@ -51,11 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--max-epochs",
         nargs="+",
-        type=int,
+        type=_epochs,
         metavar=("STAGE1", "STAGE2"),
         default=[defaults.max_epochs_stage1, defaults.max_epochs_stage2],
-        help="training epochs of stage 1 and stage 2 (one value sets both); the thesis "
-        "used 1000 for stage 1",
+        help="training epochs of stage 1 and stage 2, an int or 'auto' (the estimators' "
+        "defaults, a budget that adapts to the dataset size); one value sets both; the "
+        "thesis used 1000 for stage 1",
     )
     report.add_argument(
         "--augmentations",

@@ -87,8 +87,13 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         EMA decay of the codebook.
     commitment_weight : float, default=1.0
         Weight of the commitment loss.
-    max_epochs : int, default=150
-        Training epochs (reference: 1000 on a GPU).
+    max_epochs : int or "auto", default="auto"
+        Training epochs (reference: 1000 on a GPU). ``"auto"`` trains 150
+        epochs counted as optimisation steps and clipped to 300-5000 steps:
+        150 epochs on GunPoint-sized data (50-70 series, 2-3 batches per
+        epoch), more epochs for smaller sets (a set of 30 series trains 300),
+        fewer for large ones (5000 steps at most). The number of epochs
+        trained is ``len(history_)``.
     batch_size : int, default=32
         Mini-batch size (reference: 128). Training sets of time series are
         often tiny; smaller batches give more optimisation steps per epoch,
@@ -199,6 +204,8 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         "unequal_length": [StrOptions(set(UNEQUAL_LENGTH_STRATEGIES)), None],
     }
 
+    _auto_budget = (150, 300, 5000)  # max_epochs="auto": epochs, min and max steps
+
     def __init__(
         self,
         ssl="vibcreg",
@@ -215,7 +222,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         projector_dim=1024,
         codebook_decay=0.8,
         commitment_weight=1.0,
-        max_epochs=150,
+        max_epochs="auto",
         batch_size=32,
         lr=1e-3,
         weight_decay=1e-3,

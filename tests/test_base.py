@@ -98,3 +98,23 @@ def test_map_batches_pads_to_a_fixed_shape_and_drops_the_padding():
     shapes.clear()
     tok._map_batches(fn, x, pad=False)
     assert shapes == [(4, 1), (4, 1), (2, 1)]
+
+
+@pytest.mark.parametrize(
+    "n_fit, batch_size, expected",
+    [(50, 32, 150), (67, 32, 150), (30, 32, 300), (20, 32, 300), (5000, 32, 32), (200, 32, 150)],
+)
+def test_auto_budget_counts_steps(n_fit, batch_size, expected):
+    # 150 epochs as optimisation steps, clipped to 300..5000 steps
+    tok = NCVQVAETokenizer(max_epochs="auto", batch_size=batch_size)
+    assert tok._n_epochs(n_fit) == expected
+    assert NCVQVAETokenizer(max_epochs=7)._n_epochs(n_fit) == 7
+
+
+def test_auto_budget_reaches_the_net_and_the_schedule():
+    X = make_sines(n=10, length=32)  # one batch per epoch: "auto" trains 300 epochs
+    tok = NCVQVAETokenizer(**{**TINY, "max_epochs": "auto", "batch_size": 32})
+    tok._auto_budget = (2, 3, 10)  # a small rule for the test: 2 epochs, at least 3 steps
+    tok.fit(X)
+    assert len(tok.history_) == 3
+    assert dict(tok.net_.callbacks_)["lr_scheduler"].total_steps == 3

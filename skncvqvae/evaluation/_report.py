@@ -43,8 +43,8 @@ class ReportConfig:
     dataset: str = "GunPoint"
     variants: tuple[str, ...] = ("naive", "barlowtwins", "vibcreg")
     seeds: tuple[int, ...] = (0,)
-    max_epochs_stage1: int = 150
-    max_epochs_stage2: int = 200
+    max_epochs_stage1: int | str = "auto"
+    max_epochs_stage2: int | str = "auto"
     augmentations: tuple[str, ...] | None = None
     n_cas_samples: int = 1000
     device: str = "auto"
