@@ -205,14 +205,23 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Class dropout: probability of training a sample as unconditional.
     n_iterations : int, default=10
         Decoding steps ``T``.
-    choice_temperature : float, default=4.0
-        Scale of the Gumbel noise added to the confidence (annealed to 0).
+    choice_temperature : float, default=1.0
+        Scale of the Gumbel noise added to the confidence when choosing which
+        tokens to keep at each decoding step (annealed to 0); higher values
+        give more varied, less class-faithful samples (reference: 4, which gave
+        a lower CAS and a higher FID on GunPoint, ``docs/benchmarks.md``).
     guidance_scale : float, default=1.0
         Classifier-free guidance ``w``; 1 turns it off.
-    max_epochs : int, default=200
-        Training epochs of the prior.
-    batch_size : int, default=256
-        Mini-batch size of the prior (and of sampling).
+    max_epochs : int or "auto", default="auto"
+        Training epochs of the prior. ``"auto"`` trains 50 epochs counted as
+        optimisation steps and clipped to 1000-10000 steps: 500 epochs on
+        GunPoint (50 series, 2 batches per epoch), 50 epochs on a few
+        thousand series. The prior's quality grows steeply with its steps on
+        small sets (``docs/benchmarks.md``); the thesis trained 1000 epochs.
+    batch_size : int, default=32
+        Mini-batch size of the prior (reference: 256). Small batches give more
+        optimisation steps for the same compute; sampling runs in batches of at
+        least 256.
     lr : float, default=1e-3
         Peak AdamW learning rate (cosine annealing per step).
     weight_decay : float, default=1e-2
@@ -295,10 +304,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         dropout=0.1,
         p_unconditional=0.2,
         n_iterations=10,
-        choice_temperature=4.0,
+        choice_temperature=1.0,
         guidance_scale=1.0,
-        max_epochs=200,
-        batch_size=256,
+        max_epochs="auto",
+        batch_size=32,
         lr=1e-3,
         weight_decay=1e-2,
         warm_start=False,
@@ -326,6 +335,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    _auto_budget = (50, 1000, 10000)  # max_epochs="auto": epochs, min and max steps
 
     def set_params(self, **params):
         """Set parameters; ``tokenizer__<name>`` also works while ``tokenizer=None``.
@@ -489,10 +500,11 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         module = self.net_.module_
         generator = torch.Generator(device=self.net_.device).manual_seed(seed)
         ids = torch.as_tensor(class_ids, dtype=torch.long)
-        starts = range(0, len(ids), self.batch_size)
+        rows = max(self.batch_size, 256)
+        starts = range(0, len(ids), rows)
         progress = tqdm(starts, desc="sampling", disable=not self.verbose, leave=False)
         for start in progress:
-            batch = ids[start : start + self.batch_size].to(self.net_.device)
+            batch = ids[start : start + rows].to(self.net_.device)
             with torch.inference_mode():
                 tokens = module.generate(
                     batch,
