@@ -15,11 +15,11 @@ import time
 
 import numpy as np
 import torch
-
-torch.set_num_threads(1)
 from aeon.datasets import load_gunpoint
 
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
+
+torch.set_num_threads(1)
 
 
 def rss():  # current RSS in MB
