@@ -169,11 +169,15 @@ class MaskGITPrior(nn.Module):
     def guided_logits(
         self, tokens: torch.Tensor, class_ids: torch.Tensor, guidance_scale: float
     ) -> torch.Tensor:
-        """Classifier-free guidance: ``l_u + w (l_c - l_u)``; ``w = 1`` is the conditional logits."""
-        conditional = self.logits(tokens, class_ids)
+        """Classifier-free guidance: ``l_u + w (l_c - l_u)``; ``w = 1`` is the conditional logits.
+
+        With guidance, the conditional and unconditional passes run as one batch.
+        """
         if guidance_scale == 1.0:
-            return conditional
-        unconditional = self.logits(tokens, torch.full_like(class_ids, self.null_class))
+            return self.logits(tokens, class_ids)
+        null = torch.full_like(class_ids, self.null_class)
+        both = self.logits(torch.cat([tokens, tokens]), torch.cat([class_ids, null]))
+        conditional, unconditional = both.chunk(2)
         return unconditional + guidance_scale * (conditional - unconditional)
 
     # -- training ----------------------------------------------------------------

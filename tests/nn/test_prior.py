@@ -378,6 +378,19 @@ def test_generate_deterministic_for_seed(guidance_scale):
     assert not torch.equal(a, c)
 
 
+def test_guided_logits_are_the_guidance_formula():
+    prior = _prior(n_tokens=12).eval()
+    tokens = torch.randint(0, prior.mask_id + 1, (3, 12), generator=_gen())
+    classes = torch.tensor([0, 1, 0])
+    with torch.no_grad():
+        conditional = prior.logits(tokens, classes)
+        unconditional = prior.logits(tokens, torch.full_like(classes, prior.null_class))
+        guided = prior.guided_logits(tokens, classes, 2.5)
+    torch.testing.assert_close(
+        guided, unconditional + 2.5 * (conditional - unconditional), rtol=1e-4, atol=1e-4
+    )
+
+
 def test_generate_with_guidance_calls_unconditional_branch(monkeypatch):
     prior = _prior(n_tokens=12).eval()
     classes_seen = []
@@ -389,8 +402,10 @@ def test_generate_with_guidance_calls_unconditional_branch(monkeypatch):
 
     monkeypatch.setattr(prior, "logits", recording)
     prior.generate(torch.tensor([0, 1]), n_iterations=3, guidance_scale=2.0, generator=_gen())
-    assert len(classes_seen) == 6
-    assert sum(bool((c == prior.null_class).all()) for c in classes_seen) == 3
+    # one batched pass per step: the two sequences with their classes, then with the null class
+    assert len(classes_seen) == 3
+    null = prior.null_class
+    assert all(c.tolist() == [0, 1, null, null] for c in classes_seen)
     classes_seen.clear()
     prior.generate(torch.tensor([0, 1]), n_iterations=3, guidance_scale=1.0, generator=_gen())
     assert len(classes_seen) == 3
