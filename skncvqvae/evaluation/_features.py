@@ -105,6 +105,13 @@ def make_feature_extractor(X_fit, *, random_state=0, kind: str = "minirocket", y
     Returns
     -------
     extractor : fitted estimator with ``transform``
+
+    References
+    ----------
+    .. [4] Dempster, A., Schmidt, D. F. and Webb, G. I. (2021). MiniRocket: a very
+       fast (almost) deterministic transform for time series classification. KDD.
+    .. [5] Wang, Z., Yan, W. and Oates, T. (2017). Time series classification from
+       scratch with deep neural networks: a strong baseline. IJCNN.
     """
     _check_kind(kind)
     X3 = as_3d_float(X_fit, name="X_fit", dtype=np.float64)
@@ -133,6 +140,11 @@ def make_classifier(X_train, y_train, *, random_state=0, kind: str = "minirocket
     Returns
     -------
     classifier : fitted classifier with ``predict`` and ``predict_proba``
+
+    References
+    ----------
+    .. [4] Dempster, A., Schmidt, D. F. and Webb, G. I. (2021). MiniRocket: a very
+       fast (almost) deterministic transform for time series classification. KDD.
     """
     _check_kind(kind)
     X3 = as_3d_float(X_train, name="X_train", dtype=np.float64)

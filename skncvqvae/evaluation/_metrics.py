@@ -198,7 +198,7 @@ def _check_same_shape(A: np.ndarray, B: np.ndarray, name_a: str, name_b: str) ->
 
 
 def fid_score(X_real, X_fake, *, feature_extractor=None, random_state=0) -> float:
-    r"""Frechet Inception Distance between two collections of series [1]_.
+    r"""Frechet Inception Distance between two collections of series.
 
     .. math::
 
@@ -228,6 +228,12 @@ def fid_score(X_real, X_fake, *, feature_extractor=None, random_state=0) -> floa
     Returns
     -------
     fid : float
+
+    References
+    ----------
+    .. [1] Heusel, M., Ramsauer, H., Unterthiner, T., Nessler, B. and Hochreiter,
+       S. (2017). GANs trained by a two time-scale update rule converge to a local
+       Nash equilibrium. NeurIPS.
     """
     R = as_3d_float(X_real, name="X_real", dtype=np.float64)
     G = as_3d_float(X_fake, name="X_fake", dtype=np.float64)
@@ -245,7 +251,7 @@ def fid_score(X_real, X_fake, *, feature_extractor=None, random_state=0) -> floa
 
 
 def inception_score(X_fake, classifier, *, eps: float = 1e-12) -> float:
-    r"""Inception Score of a generated collection [2]_.
+    r"""Inception Score of a generated collection.
 
     .. math::
 
@@ -269,6 +275,11 @@ def inception_score(X_fake, classifier, *, eps: float = 1e-12) -> float:
     Returns
     -------
     score : float
+
+    References
+    ----------
+    .. [2] Salimans, T., Goodfellow, I., Zaremba, W., Cheung, V., Radford, A. and
+       Chen, X. (2016). Improved techniques for training GANs. NeurIPS.
     """
     X3 = as_3d_float(X_fake, name="X_fake", dtype=np.float64)
     proba = check_array(classifier.predict_proba(X3), dtype=np.float64, input_name="proba")
@@ -280,7 +291,7 @@ def inception_score(X_fake, classifier, *, eps: float = 1e-12) -> float:
 
 
 def cas_score(X_syn, y_syn, X_test, y_test, *, classifier=None, random_state=0) -> float:
-    r"""Classification Accuracy Score: train on synthetic, test on real [3]_.
+    r"""Classification Accuracy Score: train on synthetic, test on real.
 
     .. math::
 
@@ -306,6 +317,11 @@ def cas_score(X_syn, y_syn, X_test, y_test, *, classifier=None, random_state=0) 
     Returns
     -------
     accuracy : float in [0, 1]
+
+    References
+    ----------
+    .. [3] Ravuri, S. and Vinyals, O. (2019). Classification accuracy score for
+       conditional generative models. NeurIPS.
     """
     S = as_3d_float(X_syn, name="X_syn", dtype=np.float64)
     T = as_3d_float(X_test, name="X_test", dtype=np.float64)
