@@ -31,6 +31,7 @@ __all__ = [
     "NonFiniteLossError",
     "SelfLossNet",
     "epoch_terms",
+    "fused_adamw",
     "make_net",
     "resolve_device",
 ]
@@ -73,6 +74,18 @@ def _backend_available(kind: str) -> bool:
     backend = getattr(torch, kind, None) or getattr(torch.backends, kind, None)
     is_available = getattr(backend, "is_available", None)
     return bool(is_available and is_available())
+
+
+def fused_adamw(device: str) -> bool:
+    """Whether AdamW's fused kernel serves ``device``.
+
+    The fused step updates every parameter in one pass over memory; the
+    default multi-tensor step makes about a dozen passes, which on a CPU cost
+    as much as the projector's matmuls (0.2 s of a 2.2 s step at the thesis's
+    settings). Fused AdamW exists for CPU and CUDA tensors from torch 2.4.
+    """
+    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
+    return (major, minor) >= (2, 4) and torch.device(device).type in ("cpu", "cuda")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -265,6 +278,7 @@ def make_net(
         term_names=tuple(term_names),
         optimizer=torch.optim.AdamW,
         optimizer__weight_decay=weight_decay,
+        optimizer__fused=fused_adamw(device) or None,
         lr=lr,
         max_epochs=max_epochs,
         batch_size=batch_size,

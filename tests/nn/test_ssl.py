@@ -11,6 +11,7 @@ from skncvqvae.nn._ssl import (
     IterNorm,
     Projector,
     barlow_twins_loss,
+    cross_sq_norm,
     vibcreg_loss,
 )
 
@@ -167,6 +168,53 @@ def test_losses_validate_shapes(name):
         loss_fn(torch.randn(4, 3), torch.randn(4, 5))
     with pytest.raises(ValueError, match="2D"):
         loss_fn(torch.randn(4), torch.randn(4))
+
+
+@pytest.mark.parametrize("shape", [(6, 40), (40, 6), (5, 5)])
+def test_cross_sq_norm_matches_the_d_by_d_matrix(shape):
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    b = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    torch.testing.assert_close(cross_sq_norm(a, b), (a.t() @ b).pow(2).sum())
+    torch.testing.assert_close(cross_sq_norm(a, a), (a.t() @ a).pow(2).sum())
+
+
+def _vibcreg_d_by_d(z1, z2):
+    """VIBCReg written with the explicit D x D correlation matrices."""
+
+    def cov(z):
+        zn = torch.nn.functional.normalize(z - z.mean(0), dim=0)
+        corr = zn.t() @ zn
+        return (corr - torch.diag_embed(torch.diagonal(corr))).pow(2).mean()
+
+    sim = torch.nn.functional.mse_loss(z1, z2)
+    var = sum(torch.relu(1 - torch.sqrt(z.var(0) + 1e-4)).mean() for z in (z1, z2))
+    return 0.01 * (25 * sim + 25 * var + 100 * (cov(z1) + cov(z2)))
+
+
+def _barlow_d_by_d(z1, z2):
+    b, d = z1.shape
+
+    def standardise(z):
+        return (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + 1e-5)
+
+    c = standardise(z1).t() @ standardise(z2) / b
+    diag = torch.diagonal(c)
+    return ((1 - diag).pow(2).sum() + 0.005 * (c.pow(2).sum() - diag.pow(2).sum())) / d
+
+
+@pytest.mark.parametrize("shape", [(8, 300), (300, 8), (3, 3)])
+def test_losses_equal_their_d_by_d_form(shape):
+    """The Gram-side computation changes only the cost, not the loss or its gradient."""
+    gen = torch.Generator().manual_seed(1)
+    z1 = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    z2 = (z1 + 0.5 * torch.randn(*shape, generator=gen, dtype=torch.float64)).requires_grad_()
+    for fast, slow in [(vibcreg_loss, _vibcreg_d_by_d), (barlow_twins_loss, _barlow_d_by_d)]:
+        got, want = fast(z1, z2), slow(z1, z2)
+        torch.testing.assert_close(got, want)
+        (grad_got,) = torch.autograd.grad(got, z2)
+        (grad_want,) = torch.autograd.grad(want, z2)
+        torch.testing.assert_close(grad_got, grad_want)
 
 
 def test_ssl_losses_registry():
