@@ -211,8 +211,7 @@ class NCVQVAEModule(nn.Module):
             z_aug, _, _, aug_recon = self._branch(x_aug, quantize=False)
             if x.shape[0] > 1:  # batch statistics need two samples
                 ssl_loss = SSL_LOSSES[self.ssl](
-                    self.projector(global_pool(z_q)),
-                    self.projector(global_pool(z_aug)),
+                    *self.projector.forward_views(global_pool(z_q), global_pool(z_aug))
                 )
         loss = (
             recon

@@ -336,3 +336,26 @@ def test_projector_shape_and_gradients(iternorm):
     proj.eval()
     with torch.no_grad():
         assert proj(x[:3]).shape == (3, 64)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_projector_forward_views_equals_separate_calls(training):
+    """Stacking the views changes the cost only: outputs, gradients and running
+    statistics are those of one call per view."""
+    torch.manual_seed(0)
+    a = Projector(12, hidden_dim=64, iternorm=True, iternorm_groups=8).double()
+    b = Projector(12, hidden_dim=64, iternorm=True, iternorm_groups=8).double()
+    b.load_state_dict(a.state_dict())
+    a.train(training)
+    b.train(training)
+    x1, x2 = torch.randn(10, 12, dtype=torch.float64), torch.randn(10, 12, dtype=torch.float64)
+    got = a.forward_views(x1, x2)
+    want = (b(x1), b(x2))
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w)
+    (got[0] * got[1]).sum().backward()
+    (want[0] * want[1]).sum().backward()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa.grad, pb.grad)
+    for (name, ba), bb in zip(a.named_buffers(), b.buffers()):
+        torch.testing.assert_close(ba, bb, msg=name)
