@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="extra NCVQVAEGenerator parameter (repeatable)",
     )
+    report.add_argument(
+        "--n-jobs",
+        type=int,
+        default=defaults.n_jobs,
+        help="worker processes for the (variant, seed) runs, -1 for one per CPU; by "
+        "default one per run up to twice the CPU count on a CPU, 1 on a GPU",
+    )
     report.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
@@ -125,6 +132,7 @@ def main(argv=None) -> int:
         output=args.output,
         tokenizer_params=dict(args.tokenizer_param),
         generator_params=dict(args.generator_param),
+        n_jobs=args.n_jobs,
         verbose=0 if args.quiet else 1,
     )
     try:

@@ -177,12 +177,14 @@ def test_run_report_npz_two_seeds_with_progress(tmp_path, capsys):
         output=tmp_path / "out",
         tokenizer_params=TINY_TOKENIZER,
         generator_params=TINY_PRIOR,
+        n_jobs=2,
         verbose=1,
     )
     with one_torch_thread():
         table = run_report(config)
     stdout = capsys.readouterr().out
     assert "[1/2] naive, seed 0" in stdout and "[2/2] naive, seed 1" in stdout
+    assert "in 2 processes, 1 torch thread(s) each" in stdout
     assert "train (16, 1, 32), test (12, 1, 32), 2 classes" in stdout
     assert list(table.columns) == COLUMNS
     assert list(table.index) == ["naive", "real data (raw series)"]
@@ -194,6 +196,43 @@ def test_run_report_npz_two_seeds_with_progress(tmp_path, capsys):
     assert {"reconstructions_naive.png", "samples_naive.png"} <= written
     assert not any("barlowtwins" in name or "vibcreg" in name for name in written)
     _check_png(tmp_path / "out" / "samples_naive.png")
+
+
+def test_run_report_parallel_equals_serial(tmp_path):
+    """Worker processes (1 torch thread each) give the serial 1-thread results."""
+    from conftest import one_torch_thread
+
+    data_path = tmp_path / "toy.npz"
+    _write_npz(data_path)
+    tables = []
+    for n_jobs in (1, 2):
+        config = ReportConfig(
+            dataset=str(data_path),
+            variants=("naive", "vibcreg"),
+            max_epochs_stage1=2,
+            max_epochs_stage2=2,
+            n_cas_samples=12,
+            device="cpu",
+            output=tmp_path / f"out{n_jobs}",
+            tokenizer_params=TINY_TOKENIZER,
+            generator_params=TINY_PRIOR,
+            n_jobs=n_jobs,
+            verbose=0,
+        )
+        with one_torch_thread():
+            run_report(config)
+        per_seed = pd.read_csv(config.output / "results_per_seed.csv")
+        tables.append(per_seed.drop(columns=["fit s", "sample s"]))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+@pytest.mark.parametrize("n_jobs", [0, -2])
+def test_run_report_rejects_bad_n_jobs(tmp_path, n_jobs):
+    data_path = tmp_path / "toy.npz"
+    _write_npz(data_path)
+    config = ReportConfig(dataset=str(data_path), output=tmp_path / "out", n_jobs=n_jobs)
+    with pytest.raises(ValueError, match="n_jobs must be -1 or a positive int"):
+        run_report(config)
 
 
 # -- errors ------------------------------------------------------------------------------
