@@ -157,9 +157,7 @@ def main():
         with joblib.parallel_config(**config):
             if backend == "loky":  # a warm pool of fresh workers for this setting
                 joblib.externals.loky.get_reusable_executor().shutdown(wait=True)
-                joblib.Parallel(n_jobs=n_jobs)(
-                    joblib.delayed(_warm_up)(i) for i in range(n_jobs)
-                )
+                joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_warm_up)(i) for i in range(n_jobs))
             for _ in range(args.repeats):
                 seconds, search = run_search(X, y, args.epochs, n_jobs)
                 times.append(seconds)
