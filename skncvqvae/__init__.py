@@ -10,6 +10,7 @@
   the metrics).
 """
 
+from ._accelerate import use_accelerator
 from ._persistence import load
 from ._training import NonFiniteLossError
 from .generator import NCVQVAEGenerator
@@ -17,4 +18,11 @@ from .tokenizer import NCVQVAETokenizer
 
 __version__ = "0.1.0"
 
-__all__ = ["NCVQVAEGenerator", "NCVQVAETokenizer", "NonFiniteLossError", "__version__", "load"]
+__all__ = [
+    "NCVQVAEGenerator",
+    "NCVQVAETokenizer",
+    "NonFiniteLossError",
+    "__version__",
+    "load",
+    "use_accelerator",
+]

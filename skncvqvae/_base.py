@@ -20,8 +20,12 @@ from its signature) and call these helpers from ``fit``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+import os
+import sys
+import threading
 
 import numpy as np
 import torch
@@ -34,7 +38,69 @@ from ._random import derive_seed, seeded
 from ._training import NonFiniteLossError, SelfLossNet, epoch_terms, make_net, resolve_device
 from ._validation import check_collection
 
-__all__ = ["BaseTorchEstimator"]
+__all__ = ["BaseTorchEstimator", "worker_threads"]
+
+_threads_lock = threading.Lock()
+_threads_scope = {"depth": 0, "saved": None}
+
+
+def _worker_thread_limit() -> int | None:
+    """The torch thread count for a task of a joblib or Dask worker; ``None`` elsewhere.
+
+    joblib's loky backend (and Dask's worker processes) set ``OMP_NUM_THREADS``
+    to ``cpu_count // n_workers`` in each fresh worker process, and torch reads
+    it when it loads there: nothing to do. Backends that set no limit (joblib's
+    ``threading`` and ``multiprocessing`` backends, Dask workers that are
+    threads of one process) would let every concurrent fit use all the cores
+    (about 2x slower for 2 fits on 2 cores, much worse on a busy machine; see
+    ``docs/scaling.rst``); there a task runs with ``OMP_NUM_THREADS`` threads
+    when it is set, else 1. Outside of a worker (``n_jobs=1`` included) the
+    caller's setting holds.
+    """
+    from joblib.parallel import get_active_backend
+
+    in_worker = getattr(get_active_backend()[0], "nesting_level", 0) >= 1
+    if not in_worker and "distributed" in sys.modules:
+        try:
+            sys.modules["distributed"].get_worker()
+            in_worker = True
+        except (ValueError, AttributeError):
+            pass
+    if not in_worker:
+        return None
+    try:
+        limit = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        limit = 1
+    return max(1, min(limit, torch.get_num_threads()))
+
+
+@contextlib.contextmanager
+def worker_threads():
+    """Run the block with :func:`_worker_thread_limit` torch threads, then restore.
+
+    A no-op outside of joblib and Dask workers and where the thread count is
+    already right. Torch keeps a thread count per thread (and one for threads
+    yet to start); concurrent blocks in one process (a thread-based pool) all
+    restore the count that the first of them found, so that no block leaves
+    the lowered count behind for the threads that come after.
+    """
+    limit = _worker_thread_limit()
+    if limit is None or limit == torch.get_num_threads():
+        yield
+        return
+    with _threads_lock:
+        if _threads_scope["depth"] == 0:
+            _threads_scope["saved"] = torch.get_num_threads()
+        _threads_scope["depth"] += 1
+        saved = _threads_scope["saved"]
+    torch.set_num_threads(limit)
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_scope["depth"] -= 1
+        torch.set_num_threads(saved)
 
 
 class BaseTorchEstimator(BaseEstimator):
@@ -152,7 +218,7 @@ class BaseTorchEstimator(BaseEstimator):
             module_kwargs=module_kwargs,
         )
         net = self._make_net(build, resolve_device(self.device))
-        with seeded(seed):
+        with seeded(seed), worker_threads():
             if resume:
                 schedule = dict(net.callbacks)["lr_scheduler"].total_steps
                 net = self.net_
@@ -265,7 +331,7 @@ class BaseTorchEstimator(BaseEstimator):
         outputs = []
         device = self.net_.device
         rows = self._inference_rows(x)
-        with torch.inference_mode():
+        with worker_threads(), torch.inference_mode():
             for start in range(0, len(x), rows):
                 batch = x[start : start + rows]
                 n = len(batch)

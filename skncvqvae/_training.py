@@ -206,12 +206,15 @@ class SelfLossNet(NeuralNet):
                 f"(lr={self.lr:g}; try 10x lower); extreme or badly scaled inputs are another."
             )
         if training:
-            out.loss.backward()
+            self._backward(out.loss)
         prefix = "train" if training else "valid"
         for name, value in out.terms.items():
             if name != "loss":
                 self.history.record_batch(f"{prefix}_{name}", float(value))
         return {"loss": out.loss.detach() if not training else out.loss, "y_pred": None}
+
+    def _backward(self, loss):
+        loss.backward()
 
     def train_step_single(self, batch, **fit_params):
         return self._step(batch, training=True)
@@ -266,13 +269,16 @@ def make_net(
     the module's generator and the shuffling; the caller seeds weight
     initialisation with ``seed`` itself (:func:`seeded`).
     """
+    from ._accelerate import accelerated_net
+
+    net_class, net_kwargs, device = accelerated_net(SelfLossNet, device, int(verbose >= 2))
     n_fit = n_train if not validation_fraction else math.ceil(n_train * (1 - validation_fraction))
     augment_seed, loader_seed = spawn_seeds(seed, 2)
     steps = max(1, max_epochs * math.ceil(n_fit / batch_size))
     callbacks = [("lr_scheduler", CosineSchedule(steps))]
     if verbose:
         callbacks.append(("progress", EpochProgressBar(description)))
-    return SelfLossNet(
+    return net_class(
         module,
         seed=augment_seed,
         term_names=tuple(term_names),
@@ -290,5 +296,6 @@ def make_net(
         callbacks=callbacks,
         device=device,
         verbose=int(verbose >= 2),
+        **net_kwargs,
         **{f"module__{key}": value for key, value in module_kwargs.items()},
     )

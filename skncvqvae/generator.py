@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
-from ._base import BaseTorchEstimator
+from ._base import BaseTorchEstimator, worker_threads
 from ._random import spawn_seeds
 from ._validation import as_3d_float, check_n_samples
 from .nn import PRIOR_TERMS, MaskGITPrior
@@ -505,7 +505,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         progress = tqdm(starts, desc="sampling", disable=not self.verbose, leave=False)
         for start in progress:
             batch = ids[start : start + rows].to(self.net_.device)
-            with torch.inference_mode():
+            with worker_threads(), torch.inference_mode():
                 tokens = module.generate(
                     batch,
                     n_iterations=self.n_iterations,
