@@ -17,9 +17,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
-from skncvqvae import NCVQVAETokenizer
+from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 
-from conftest import TINY, make_two_class
+from conftest import TINY, TINY_GENERATOR, make_two_class
 
 
 class ThreadRecordingTokenizer(NCVQVAETokenizer):
@@ -137,6 +137,25 @@ def test_fit_through_accelerate():
         tokenizer.set_params(warm_start=True, max_epochs=3).fit(X)
     assert len(tokenizer.history_) == 3
     assert np.isfinite(tokenizer.transform(X)).all()
+
+
+def test_generator_fits_under_bf16_mixed_precision():
+    """bf16 autocast on the CPU: the quantizer and IterNorm keep float32 statistics."""
+    accelerate = pytest.importorskip("accelerate")
+    from skncvqvae import use_accelerator
+
+    X, y = make_two_class(n=20, length=24)
+    accelerator = accelerate.Accelerator(cpu=True, mixed_precision="bf16", device_placement=False)
+    with use_accelerator(accelerator):
+        generator = NCVQVAEGenerator(
+            NCVQVAETokenizer(**{**TINY, "ssl": "vibcreg"}), **TINY_GENERATOR
+        ).fit(X, y)
+    tokenizer = generator.tokenizer_
+    assert all(math.isfinite(epoch["loss"]) for epoch in tokenizer.history_)
+    assert all(math.isfinite(epoch["loss"]) for epoch in generator.history_)
+    assert tokenizer.net_.module_.quantizer.embed.dtype == torch.float32
+    X_new, _ = generator.sample(4, random_state=0)
+    assert X_new.shape == (4, 1, X.shape[-1]) and np.isfinite(X_new).all()
 
 
 def test_use_accelerator_checks_the_accelerator():

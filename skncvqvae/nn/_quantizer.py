@@ -123,12 +123,16 @@ class VectorQuantizer(nn.Module):
     def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> QuantizerOutput:
         batch, _, height, width = z.shape
         flat = rearrange(z, "b d h w -> (b h w) d")
-        if self.training and not bool(self.initialized):
-            self._initialize(flat.detach(), generator)
-        indices = self.nearest(flat.detach())
-        if self.training:
-            self._ema_update(flat.detach().float(), indices)
-        quantized = F.embedding(indices, self.embed)
+        # The code search and the EMA statistics stay in float32 under mixed
+        # precision (autocast would run their matmuls in bf16/fp16).
+        with torch.autocast(flat.device.type, enabled=False):
+            exact = flat.detach().float()
+            if self.training and not bool(self.initialized):
+                self._initialize(exact, generator)
+            indices = self.nearest(exact)
+            if self.training:
+                self._ema_update(exact, indices)
+        quantized = F.embedding(indices, self.embed).to(flat.dtype)
         commitment = F.mse_loss(flat, quantized.detach()) * self.commitment_weight
         if flat.requires_grad:  # straight-through; without autograd the codes stay exact
             quantized = flat + (quantized - flat).detach()

@@ -124,6 +124,10 @@ class IterNorm(nn.Module):
             raise ValueError(
                 f"IterNorm expects input of shape (B, {self.num_features}); got {tuple(x.shape)}."
             )
+        with torch.autocast(x.device.type, enabled=False):  # Newton-Schulz needs float32
+            return self._whiten(x.float())
+
+    def _whiten(self, x: Tensor) -> Tensor:
         b = x.shape[0]
         g, d = self.num_groups, self.group_size
         xg = x.t().reshape(g, d, b)

@@ -209,3 +209,18 @@ def test_perplexity_between_and_matches_output():
     vq = VectorQuantizer(8, 4).eval()
     out = vq(_z())
     assert out.perplexity.item() == pytest.approx(perplexity(out.indices, 8).item())
+
+
+def test_quantizer_trains_under_bf16_autocast():
+    """Mixed precision (Accelerate's ``mixed_precision="bf16"``): the code search and
+    the EMA statistics stay float32, and the codebook moves."""
+    torch.manual_seed(0)
+    vq = VectorQuantizer(8, 4)
+    z = torch.randn(6, 4, 2, 3, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = vq(z)
+        out = vq(z * 1.5)
+    assert vq.embed.dtype == vq.embed_avg.dtype == torch.float32
+    assert out.quantized.shape == z.shape and torch.isfinite(out.quantized).all()
+    out.commitment_loss.backward()
+    assert torch.isfinite(z.grad).all()
