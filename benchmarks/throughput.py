@@ -19,7 +19,7 @@ Tables::
 
     python benchmarks/throughput.py                  # stage 1, stage 2, sample, transform
     python benchmarks/throughput.py --table scaling  # series, length, channels; writes a PNG
-    python benchmarks/throughput.py --reference PATH # + the thesis code (see reference_stage1.py)
+    python benchmarks/throughput.py --reference REPO # + the thesis's code, checked out at REPO
 
 The main table is on GunPoint's 50 training series: stage 1 at the package
 defaults (naive, Barlow Twins, VIBCReg) and at the thesis's hyperparameters
@@ -256,7 +256,9 @@ def _run_one(config: dict, args) -> dict:
 def _reference_rows(path: str, args) -> list[dict]:
     rows = []
     for ssl in ("none", "barlowtwins", "vibcreg"):
-        cmd = [sys.executable, path, "--ssl", ssl, "--epochs", str(args.epochs)]
+        script = str(Path(__file__).with_name("reference_stage1.py"))
+        cmd = [sys.executable, script, "--repo", path, "--ssl", ssl, "--epochs", str(args.epochs)]
+        cmd += ["--threads", str(args.threads)]
         env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -308,7 +310,7 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=6, help="training epochs per row")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--reference", help="path of reference_stage1.py (thesis code rows)")
+    parser.add_argument("--reference", help="checkout of the thesis's repository: adds its rows")
     parser.add_argument("--png", default="throughput_scaling.png")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
