@@ -229,7 +229,15 @@ class MaskGITPrior(nn.Module):
         tokens = torch.full((batch, n), self.mask_id, dtype=torch.long, device=device)
         for step in range(1, n_iterations + 1):
             unknown = tokens == self.mask_id
-            logits = self.guided_logits(tokens, class_ids, guidance_scale)
+            if step == 1:
+                # Every sequence starts fully masked, so the first logits depend on the
+                # class alone: one row per class (a fixed batch, whatever the classes
+                # drawn), gathered for every sequence. Saves one of the T passes.
+                every_class = torch.arange(self.n_classes + 1, device=device)
+                first = torch.full((self.n_classes + 1, n), self.mask_id, device=device)
+                logits = self.guided_logits(first, every_class, guidance_scale)[class_ids]
+            else:
+                logits = self.guided_logits(tokens, class_ids, guidance_scale)
             sampled = (logits + gumbel_noise(logits.shape, generator, device)).argmax(-1)
             sampled = torch.where(unknown, sampled, tokens)
             log_probs = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]

@@ -402,14 +402,31 @@ def test_generate_with_guidance_calls_unconditional_branch(monkeypatch):
 
     monkeypatch.setattr(prior, "logits", recording)
     prior.generate(torch.tensor([0, 1]), n_iterations=3, guidance_scale=2.0, generator=_gen())
-    # one batched pass per step: the two sequences with their classes, then with the null class
+    # one batched pass per step: the two sequences with their classes, then with the null
+    # class; the first step (everything masked) runs one row per class, the null one included
     assert len(classes_seen) == 3
     null = prior.null_class
-    assert all(c.tolist() == [0, 1, null, null] for c in classes_seen)
+    every = list(range(prior.n_classes + 1))
+    assert classes_seen[0].tolist() == every + [null] * len(every)
+    assert all(c.tolist() == [0, 1, null, null] for c in classes_seen[1:])
     classes_seen.clear()
     prior.generate(torch.tensor([0, 1]), n_iterations=3, guidance_scale=1.0, generator=_gen())
     assert len(classes_seen) == 3
-    assert not any(bool((c == prior.null_class).any()) for c in classes_seen)
+    assert classes_seen[0].tolist() == every
+    assert all(c.tolist() == [0, 1] for c in classes_seen[1:])
+
+
+def test_first_step_logits_depend_on_the_class_alone():
+    """What lets generate run its first step once per class: fully masked inputs of
+    one class give one row of logits, whatever else is in the batch."""
+    prior = _prior(n_tokens=12).eval()
+    masked = torch.full((5, 12), prior.mask_id)
+    with torch.no_grad():
+        logits = prior.logits(masked, torch.tensor([0, 1, 0, 1, 0]))
+        alone = prior.logits(masked[:1], torch.tensor([1]))
+    torch.testing.assert_close(logits[0], logits[2])
+    torch.testing.assert_close(logits[1], alone[0])
+    assert not torch.allclose(logits[0], logits[1])
 
 
 @pytest.mark.parametrize("training", [True, False])
