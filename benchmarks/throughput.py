@@ -173,7 +173,8 @@ def measure(config: dict, epochs: int, threads: int, device: str) -> dict:
         )
 
     if kind == "fit":
-        flops = _count_flops(torch, lambda: tokenizer(1).fit(X)) / n
+        # FLOPs per series do not depend on n: count a one-epoch fit on at most 256.
+        flops = _count_flops(torch, lambda: tokenizer(1).fit(X[:256])) / min(n, 256)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         model = tokenizer(epochs).fit(X)
         seconds = _epoch_seconds(model.net_)

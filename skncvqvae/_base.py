@@ -310,12 +310,12 @@ class BaseTorchEstimator(BaseEstimator):
             unequal_length=self._unequal_length(),
         )
 
-    def _inference_rows(self, x: torch.Tensor) -> int:
+    def _inference_rows(self, x) -> int:
         """Rows per inference batch: ``batch_size``, fewer for long series."""
-        per_row = max(1, x[0].numel()) if len(x) else 1
+        per_row = max(1, int(np.prod(x.shape[1:]))) if len(x) else 1
         return max(1, min(self.batch_size, self._inference_elements // per_row))
 
-    def _map_batches(self, fn, x: torch.Tensor, *, pad: bool = True) -> list:
+    def _map_batches(self, fn, x, *, pad: bool = True, convert=None, into=None):
         """Apply ``fn`` to batches of ``x`` on the net's device; outputs per batch, on the CPU.
 
         Runs under ``torch.inference_mode``. Batches have :meth:`_inference_rows`
@@ -327,6 +327,13 @@ class BaseTorchEstimator(BaseEstimator):
         kernels pick their algorithm by shape, and different algorithms round
         differently). ``fn`` returns a tensor or a tuple of tensors with the
         batch as first axis.
+
+        ``x`` is a tensor, or any array that ``convert`` turns into one slice
+        by slice (so that only one batch is ever converted). Without ``into``
+        the outputs are returned as a list; with it, ``into(start, out)`` is
+        called for each batch and nothing is kept, so that the caller can write
+        into a preallocated result and peak memory stays that result plus one
+        batch.
         """
         outputs = []
         device = self.net_.device
@@ -334,12 +341,18 @@ class BaseTorchEstimator(BaseEstimator):
         with worker_threads(), torch.inference_mode():
             for start in range(0, len(x), rows):
                 batch = x[start : start + rows]
+                if convert is not None:
+                    batch = convert(batch)
                 n = len(batch)
                 if pad and n < rows:
                     batch = torch.cat([batch, batch[-1:].expand(rows - n, *batch.shape[1:])])
                 out = fn(batch.to(device))
                 if isinstance(out, tuple):
-                    outputs.append(tuple(o[:n].cpu() for o in out))
+                    out = tuple(o[:n].cpu() for o in out)
                 else:
-                    outputs.append(out[:n].cpu())
+                    out = out[:n].cpu()
+                if into is None:
+                    outputs.append(out)
+                else:
+                    into(start, out)
         return outputs

@@ -333,11 +333,17 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         return augmentations
 
     # -- data space <-> model space -------------------------------------------
-    def _prepare(self, X) -> torch.Tensor:
-        """Validate, pad and standardise ``X`` (in float64); return a float32 tensor."""
+    def _prepare(self, X) -> tuple[np.ndarray, object]:
+        """Validate and pad ``X``; return it (float64) and the function that
+        standardises a slice of it into a float32 tensor (applied per batch, so
+        that no standardised copy of the whole collection is made)."""
         X3 = pad_to_min_length(self._check_collection(X), min_length(self.n_fft))
-        Xs = (X3 - self.mean_[None, :, None]) / self.scale_[None, :, None]
-        return torch.as_tensor(Xs, dtype=torch.float32)
+        mean, scale = self.mean_[None, :, None], self.scale_[None, :, None]
+
+        def standardise(part: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor((part - mean) / scale, dtype=torch.float32)
+
+        return X3, standardise
 
     def _to_data_space(self, x: torch.Tensor) -> np.ndarray:
         x = x[..., : self.n_timepoints_].cpu().double().numpy()
@@ -345,15 +351,21 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
 
     def _encode_tensor(self, X) -> tuple[torch.Tensor, torch.Tensor]:
         """Pooled z_q ``(n, 2D)`` and token grids ``(n, H, W)`` of ``X``."""
-        x = self._prepare(X)
+        X3, standardise = self._prepare(X)
         module = self.net_.module_
+        pooled = torch.empty(len(X3), 2 * self.codebook_dim)
+        indices = torch.empty(len(X3), *self.token_shape_, dtype=torch.long)
 
         def encode(xb):
             z_q, idx = module.encode(xb)
             return global_pool(z_q), idx
 
-        pooled, indices = zip(*self._map_batches(encode, x))
-        return torch.cat(pooled), torch.cat(indices)
+        def store(start, out):
+            pooled[start : start + len(out[0])] = out[0]
+            indices[start : start + len(out[1])] = out[1]
+
+        self._map_batches(encode, X3, convert=standardise, into=store)
+        return pooled, indices
 
     # -- public transforms -----------------------------------------------------
     def transform(self, X):
@@ -374,10 +386,17 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         """
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         if self.output == "pyramid":
-            x = self._prepare(X)
+            X3, standardise = self._prepare(X)
             latent = self.net_.module_.latent
-            features = self._map_batches(lambda xb: pyramid_pool(latent(xb)), x)
-            return torch.cat(features).numpy().astype(dtype)
+            features = np.empty((len(X3), 6 * self.codebook_dim), dtype=dtype)
+
+            def store(start, out):
+                features[start : start + len(out)] = out.numpy()
+
+            self._map_batches(
+                lambda xb: pyramid_pool(latent(xb)), X3, convert=standardise, into=store
+            )
+            return features
         pooled, indices = self._encode_tensor(X)
         if self.output == "pooled":
             return pooled.numpy().astype(dtype)
@@ -401,8 +420,13 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         """
         check_is_fitted(self)
         idx = self._check_tokens(tokens)
-        out = self._map_batches(self.net_.module_.decode_indices, idx)
-        return self._to_data_space(torch.cat(out))
+        series = np.empty((len(idx), self.n_channels_, self.n_timepoints_))
+
+        def store(start, out):
+            series[start : start + len(out)] = self._to_data_space(out)
+
+        self._map_batches(self.net_.module_.decode_indices, idx, into=store)
+        return series
 
     def reconstruct(self, X) -> np.ndarray:
         """``decode(encode(X))``: reconstructions in data space, shaped like ``X`` in 3D."""
