@@ -100,7 +100,7 @@ class MaskGITPrior(nn.Module):
         n_layers: int = 4,
         n_heads: int = 2,
         ff_dim: int = 256,
-        dropout: float = 0.1,
+        dropout: float = 0.0,
         p_unconditional: float = 0.2,
     ):
         super().__init__()
