@@ -158,8 +158,8 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     Notes
     -----
     The defaults are a CPU budget: on GunPoint (50 series of length 150) a fit
-    with SSL takes about 80 s on 2 cores (93 samples/s; naive TimeVQVAE 35 s),
-    and VIBCReg still beats naive TimeVQVAE in the linear probe on every
+    with SSL takes about 55 s on one CPU thread (140 series/s; naive TimeVQVAE
+    25 s), and VIBCReg still beats naive TimeVQVAE in the linear probe on every
     dataset we measured (``docs/benchmarks.md``). The thesis's setting is
     ``n_resnet_blocks=4, projector_dim=4096, max_epochs=1000, batch_size=128``.
 

@@ -1,0 +1,121 @@
+"""Profile one training step of a module: time, FLOPs, fraction of peak, top kernels.
+
+The modules are trained directly (no skorch, no data loading), on GunPoint's 50
+z-normalised training series, with fused AdamW as the estimators use it, so that
+the numbers are those of the arithmetic. Used to decide the speed changes in
+``docs/benchmarks.md``::
+
+    python benchmarks/profile_step.py --config thesis --profile   # stage 1, thesis settings
+    python benchmarks/profile_step.py --config defaults           # stage 1, package defaults
+    python benchmarks/profile_step.py --config prior --profile    # stage 2, package defaults
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+CONFIGS = {
+    "thesis": dict(
+        ssl="vibcreg",
+        n_resnet_blocks=4,
+        projector_dim=4096,
+        augmentations=("window_warp", "amplitude_resize"),
+    ),
+    "defaults": dict(ssl="vibcreg", n_resnet_blocks=2, projector_dim=1024),
+}
+
+
+def _peak(repeats: int = 15) -> float:
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    times = []
+    for _ in range(repeats + 3):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * 1024**3 / statistics.median(times[3:])
+
+
+def _step_function(config: str):
+    from aeon.datasets import load_classification
+
+    from skncvqvae.nn import MaskGITPrior, NCVQVAEModule
+
+    torch.manual_seed(0)
+    if config == "prior":
+        module = MaskGITPrior(45, torch.randn(32, 64), 2, hidden_dim=128, ff_dim=256)
+        tokens = torch.randint(0, 32, (32, 45))
+        labels = torch.randint(0, 2, (32,))
+        generator = torch.Generator().manual_seed(0)
+
+        def forward():
+            return module(tokens, labels, generator)
+
+    else:
+        X, _ = load_classification("GunPoint", split="train")
+        X = (X - X.mean(axis=-1, keepdims=True)) / X.std(axis=-1, keepdims=True)
+        # the thesis's batch of 128 holds all 50 series; the defaults' batch is 32
+        x = torch.tensor(X if config == "thesis" else X[:32], dtype=torch.float32)
+        module = NCVQVAEModule(1, 150, **CONFIGS[config])
+
+        def forward():
+            return module(x)
+
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, weight_decay=1e-3, fused=True)
+
+    def step():
+        loss = forward().loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", choices=["thesis", "defaults", "prior"], default="thesis")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="print torch.profiler's top kernels")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    peak = _peak()
+    step = _step_function(args.config)
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    flops = counter.get_total_flops()
+    print(
+        f"{args.config}: {seconds:.3f} s per step (median of {args.steps}), "
+        f"{flops / 1e9:.1f} GFLOP per step, {flops / seconds / 1e9:.1f} GFLOP/s, "
+        f"{flops / seconds / peak:.2f} of the {peak / 1e9:.0f} GFLOP/s matmul peak"
+    )
+    by_op = counter.get_flop_counts()["Global"]
+    for op, count in sorted(by_op.items(), key=lambda item: -item[1]):
+        print(f"  {op}: {count / 1e9:.2f} GFLOP")
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(2):
+                step()
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
+
+
+if __name__ == "__main__":
+    main()
