@@ -277,6 +277,7 @@ def _reference_rows(path: str, args) -> list[dict]:
 
 def _plot_scaling(frame, path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -301,6 +302,9 @@ def _plot_scaling(frame, path: Path) -> None:
         for ax in axes[:, col]:
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=8)
+            ticks = sorted(frame.loc[frame["axis"] == axis, "x"].unique())
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     fig.savefig(path, dpi=110)
 
 
@@ -313,6 +317,9 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--reference", help="checkout of the thesis's repository: adds its rows")
     parser.add_argument("--png", default="throughput_scaling.png")
+    parser.add_argument(
+        "--replot", help="redraw the PNG from the JSON lines a scaling run printed, and stop"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
@@ -322,6 +329,12 @@ def main(argv=None) -> None:
     import pandas as pd
     import torch
 
+    if args.replot:
+        lines = Path(args.replot).read_text().splitlines()
+        frame = pd.DataFrame([json.loads(line) for line in lines if line.startswith("{")])
+        _plot_scaling(frame, Path(args.png))
+        print(f"wrote {args.png}")
+        return
     print(
         f"# {platform.machine()}, {os.cpu_count()} CPUs, {args.threads} torch thread(s), "
         f"device {args.device}, torch {torch.__version__}, {args.epochs} epochs per fit row",
