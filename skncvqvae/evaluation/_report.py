@@ -27,11 +27,12 @@ import pandas as pd
 import torch
 from joblib import Parallel, delayed
 
+from .._validation import as_3d_float
 from ..generator import NCVQVAEGenerator
 from ..tokenizer import NCVQVAETokenizer
 from . import _plotting as plotting
 from ._datasets import load_dataset
-from ._features import make_classifier, make_feature_extractor
+from ._features import CachedTransform, make_classifier, make_feature_extractor
 from ._metrics import cas_score, fid_score, inception_score, linear_probe
 
 __all__ = ["VARIANTS", "ReportConfig", "run_report"]
@@ -263,8 +264,10 @@ def run_report(config: ReportConfig):
         f"{len(np.unique(y_train))} classes; writing to {config.output}/",
     )
     _log(config, "fitting MiniRocket features and the reference classifier on real train data")
+    # The real test split's MiniRocket features are computed once, for every run's FID.
+    extractor = CachedTransform(make_feature_extractor(X_train, random_state=0))
     references = (
-        make_feature_extractor(X_train, random_state=0),
+        extractor.remember(as_3d_float(X_test, name="X_test", dtype=np.float64)),
         make_classifier(X_train, y_train, random_state=0),
     )
     rows, fitted, generated = [], {}, {}

@@ -243,3 +243,36 @@ def test_minirocket_metrics_leave_numpy_global_rng_and_torch_threads():
     finally:
         torch.set_num_threads(threads)
     assert np.random.rand() == expected
+
+
+class _Counting:
+    """A transformer that counts its calls (module level, so that it pickles)."""
+
+    calls = 0
+
+    def transform(self, X):
+        _Counting.calls += 1
+        return np.asarray(X).reshape(len(X), -1) * 2.0
+
+
+def test_cached_transform_computes_a_remembered_collection_once():
+    import pickle
+
+    from skncvqvae.evaluation._features import CachedTransform
+
+    _Counting.calls = 0
+    X, _ = make_two_class(n=6, length=12)
+    other = X + 1.0
+    cached = CachedTransform(_Counting()).remember(X)
+    assert _Counting.calls == 1
+    np.testing.assert_array_equal(cached.transform(X.copy()), X.reshape(6, -1) * 2)
+    assert _Counting.calls == 1  # recognised by value, not identity
+    features = cached.transform(X)
+    features[:] = 0  # callers get a copy
+    np.testing.assert_array_equal(cached.transform(X), X.reshape(6, -1) * 2)
+    np.testing.assert_array_equal(cached.transform(other), other.reshape(6, -1) * 2)
+    cached.transform(other)
+    assert _Counting.calls == 3  # other inputs are not stored
+    restored = pickle.loads(pickle.dumps(cached))  # what a report worker receives
+    restored.transform(X)
+    assert _Counting.calls == 3
