@@ -196,7 +196,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Attention heads.
     hidden_dim : int, default=128
         Transformer width (reference: 256; halved so that the prior trains in
-        about a minute on 2 CPU cores for a GunPoint-sized dataset).
+        about 85 s on one CPU thread for a GunPoint-sized dataset, 1000 steps).
     ff_dim : int, default=256
         Feed-forward width.
     dropout : float, default=0.0
