@@ -142,14 +142,24 @@ def test_fit_through_accelerate():
 def test_generator_fits_under_bf16_mixed_precision():
     """bf16 autocast on the CPU: the quantizer and IterNorm keep float32 statistics."""
     accelerate = pytest.importorskip("accelerate")
+    from accelerate.state import AcceleratorState
+
     from skncvqvae import use_accelerator
 
     X, y = make_two_class(n=20, length=24)
-    accelerator = accelerate.Accelerator(cpu=True, mixed_precision="bf16", device_placement=False)
-    with use_accelerator(accelerator):
-        generator = NCVQVAEGenerator(
-            NCVQVAETokenizer(**{**TINY, "ssl": "vibcreg"}), **TINY_GENERATOR
-        ).fit(X, y)
+    # Accelerate keeps one process-wide state: an Accelerator made earlier in this
+    # process (another test) fixes its precision unless the state is reset.
+    AcceleratorState._reset_state(reset_partial_state=True)
+    try:
+        accelerator = accelerate.Accelerator(
+            cpu=True, mixed_precision="bf16", device_placement=False
+        )
+        with use_accelerator(accelerator):
+            generator = NCVQVAEGenerator(
+                NCVQVAETokenizer(**{**TINY, "ssl": "vibcreg"}), **TINY_GENERATOR
+            ).fit(X, y)
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
     tokenizer = generator.tokenizer_
     assert all(math.isfinite(epoch["loss"]) for epoch in tokenizer.history_)
     assert all(math.isfinite(epoch["loss"]) for epoch in generator.history_)

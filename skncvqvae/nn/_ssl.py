@@ -125,7 +125,7 @@ class IterNorm(nn.Module):
                 f"IterNorm expects input of shape (B, {self.num_features}); got {tuple(x.shape)}."
             )
         with torch.autocast(x.device.type, enabled=False):  # Newton-Schulz needs float32
-            return self._whiten(x.float())
+            return self._whiten(x.float() if x.dtype in (torch.float16, torch.bfloat16) else x)
 
     def _whiten(self, x: Tensor) -> Tensor:
         b = x.shape[0]
