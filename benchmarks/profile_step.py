@@ -17,6 +17,7 @@ import statistics
 import time
 
 import torch
+from throughput import _peak_flops  # benchmarks/ is the script's folder
 
 CONFIGS = {
     "thesis": dict(
@@ -27,16 +28,6 @@ CONFIGS = {
     ),
     "defaults": dict(ssl="vibcreg", n_resnet_blocks=2, projector_dim=1024),
 }
-
-
-def _peak(repeats: int = 15) -> float:
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    times = []
-    for _ in range(repeats + 3):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * 1024**3 / statistics.median(times[3:])
 
 
 def _step_function(config: str):
@@ -83,7 +74,7 @@ def main(argv=None) -> None:
     parser.add_argument("--profile", action="store_true", help="print torch.profiler's top kernels")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    peak = _peak()
+    peak = _peak_flops(torch)
     step = _step_function(args.config)
     for _ in range(2):
         step()
