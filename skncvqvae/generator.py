@@ -203,7 +203,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Dropout in the transformer (attention weights, residual branches and
         feed-forward). 0 as in the thesis's prior: on GunPoint, ArrowHead and
         ItalyPowerDemand (3 seeds each) 0.1 gave no better samples (mean CAS
-        0.80 against 0.81) and made training 10-15% slower.
+        0.80 against 0.81) and made training 7-14% slower.
     p_unconditional : float, default=0.2
         Class dropout: probability of training a sample as unconditional.
     n_iterations : int, default=10
