@@ -339,7 +339,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    _auto_budget = (50, 1000, 10000)  # max_epochs="auto": epochs, min and max steps
+    _auto_budget = (50, 2000, 10000)  # max_epochs="auto": epochs, min and max steps
 
     def set_params(self, **params):
         """Set parameters; ``tokenizer__<name>`` also works while ``tokenizer=None``.
