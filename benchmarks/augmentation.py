@@ -16,6 +16,11 @@ Usage::
 
     python benchmarks/augmentation.py                       # 4 dev datasets, seeds 0 1 2
     python benchmarks/augmentation.py --datasets GunPoint --seeds 0 --param max_epochs=300
+    python benchmarks/augmentation.py --guidance-scales 2    # also the generator at guidance 2
+
+``--guidance-scales`` adds one generator column per scale: the same fitted generator
+(one fit per dataset and seed) samples the new rows again at that scale, exactly as
+``fit_resample`` would with ``guidance_scale`` set.
 
 Runs in parallel processes (``--n-jobs``), one torch thread each; needs the
 ``test`` extras (imbalanced-learn).
@@ -54,7 +59,7 @@ def make_imbalanced(X, y, seed: int, *, keep: float = 0.3, minimum: int = 3):
 
 def resample(sampler: str, X, y, seed: int, params: dict):
     if sampler == "none":
-        return X, y
+        return X, y, None
     if sampler == "NCVQVAEGenerator":
         from skncvqvae import NCVQVAEGenerator
 
@@ -68,7 +73,8 @@ def resample(sampler: str, X, y, seed: int, params: dict):
         )
         if tokenizer_params:
             gen.set_params(**{f"tokenizer__{k}": v for k, v in tokenizer_params.items()})
-        return gen.fit_resample(X, y)
+        X_res, y_res = gen.fit_resample(X, y)
+        return X_res, y_res, gen
     from imblearn.over_sampling import SMOTE, RandomOverSampler
 
     flat = X.reshape(len(X), -1)
@@ -78,7 +84,7 @@ def resample(sampler: str, X, y, seed: int, params: dict):
     else:
         model = RandomOverSampler(random_state=seed)
     flat_res, y_res = model.fit_resample(flat, y)
-    return flat_res.reshape(len(flat_res), *X.shape[1:]), y_res
+    return flat_res.reshape(len(flat_res), *X.shape[1:]), y_res, None
 
 
 def znorm(X):
@@ -100,7 +106,15 @@ def classify(name: str, X_train, y_train, X_test, seed: int):
     return ridge.predict(transform.transform(X_test))
 
 
-def run_one(dataset: str, seed: int, params: dict) -> list[dict]:
+def resample_at(gen, X, y, X_res, y_res, scale: float):
+    """``fit_resample``'s result with the generated rows drawn again at guidance ``scale``."""
+    gen.set_params(guidance_scale=scale)
+    # sample with the estimator's own seed draws the same stream as fit_resample
+    X_new, _ = gen.sample(y=y_res[len(y) :])
+    return np.concatenate([X, X_new.reshape(len(X_new), *X.shape[1:])]), y_res
+
+
+def run_one(dataset: str, seed: int, params: dict, scales=()) -> list[dict]:
     import torch
 
     torch.set_num_threads(1)
@@ -111,10 +125,16 @@ def run_one(dataset: str, seed: int, params: dict) -> list[dict]:
     X_train, y_train, X_test, y_test = load_dataset(dataset)
     X_imb, y_imb = make_imbalanced(X_train, y_train, seed)
     rows = []
+    results = []
     for sampler in SAMPLERS:
         start = time.perf_counter()
-        X_res, y_res = resample(sampler, X_imb, y_imb, seed, params)
-        resample_s = time.perf_counter() - start
+        X_res, y_res, gen = resample(sampler, X_imb, y_imb, seed, params)
+        results.append((sampler, X_res, y_res, time.perf_counter() - start))
+        for scale in scales if gen is not None else ():
+            start = time.perf_counter()
+            X_g, y_g = resample_at(gen, X_imb, y_imb, X_res, y_res, scale)
+            results.append((f"{sampler} g={scale:g}", X_g, y_g, time.perf_counter() - start))
+    for sampler, X_res, y_res, resample_s in results:
         for clf in CLASSIFIERS:
             y_pred = classify(clf, np.asarray(X_res), np.asarray(y_res), X_test, seed)
             rows.append(
@@ -144,6 +164,13 @@ def main(argv=None) -> None:
         action="append",
         help="generator parameter, key=value (tokenizer__key=value for stage 1)",
     )
+    parser.add_argument(
+        "--guidance-scales",
+        nargs="*",
+        type=float,
+        default=[],
+        help="extra generator columns: the fitted generator resampled at these guidance scales",
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--csv", default=None, help="also write per-run rows to this CSV")
     args = parser.parse_args(argv)
@@ -158,14 +185,15 @@ def main(argv=None) -> None:
         f"{torch.__version__}, scikit-learn {sklearn.__version__}; generator params {params}"
     )
     jobs = list(itertools.product(args.datasets, args.seeds))
+    samplers = SAMPLERS + [f"NCVQVAEGenerator g={g:g}" for g in args.guidance_scales]
     rows = []
     for result in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-        delayed(run_one)(d, s, params) for d, s in jobs
+        delayed(run_one)(d, s, params, args.guidance_scales) for d, s in jobs
     ):
         rows.extend(result)
         first = result[0]
         print(
-            f"[{len(rows) // (len(SAMPLERS) * len(CLASSIFIERS))}/{len(jobs)}] {first['dataset']} seed {first['seed']}: "
+            f"[{len(rows) // (len(samplers) * len(CLASSIFIERS))}/{len(jobs)}] {first['dataset']} seed {first['seed']}: "
             + ", ".join(
                 f"{r['sampler']}/{r['classifier']}={r['balanced_accuracy']:.3f}" for r in result
             ),
@@ -181,16 +209,16 @@ def main(argv=None) -> None:
         cell["mean"].map("{:.3f}".format) + " ± " + cell["std"].fillna(0).map("{:.3f}".format)
     ).unstack("sampler")
     print("\nBalanced accuracy on the real test split (mean ± std over seeds):")
-    print(table[SAMPLERS].to_markdown())
+    print(table[samplers].to_markdown())
     mean = df.groupby(["dataset", "classifier", "sampler"])["balanced_accuracy"].mean()
-    overall = mean.groupby(["classifier", "sampler"]).mean().unstack("sampler")[SAMPLERS]
+    overall = mean.groupby(["classifier", "sampler"]).mean().unstack("sampler")[samplers]
     print("\nMean over datasets:")
     print(overall.round(3).to_markdown())
     print("\nMedian resampling seconds per fit:")
     print(
         df.groupby(["dataset", "sampler"])["resample_s"]
         .median()
-        .unstack("sampler")[SAMPLERS]
+        .unstack("sampler")[samplers]
         .round(1)
         .to_markdown()
     )
