@@ -195,8 +195,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     n_heads : int, default=2
         Attention heads.
     hidden_dim : int, default=128
-        Transformer width (reference: 256; halved so that the prior trains in
-        about 85 s on one CPU thread for a GunPoint-sized dataset, 1000 steps).
+        Transformer width (reference: 256; halved so that a step costs about
+        half: 2000 steps of batch 32 take about 170 s on one CPU thread).
     ff_dim : int, default=256
         Feed-forward width.
     dropout : float, default=0.0
@@ -217,10 +217,12 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Classifier-free guidance ``w``; 1 turns it off.
     max_epochs : int or "auto", default="auto"
         Training epochs of the prior. ``"auto"`` trains 50 epochs counted as
-        optimisation steps and clipped to 1000-10000 steps: 500 epochs on
+        optimisation steps and clipped to 2000-10000 steps: 1000 epochs on
         GunPoint (50 series, 2 batches per epoch), 50 epochs on a few
         thousand series. The prior's quality grows steeply with its steps on
-        small sets (``docs/benchmarks.md``); the thesis trained 1000 epochs.
+        small sets (``docs/benchmarks.md``: 1000 steps left BasicMotions'
+        prior at masked accuracy 0.5 and CAS 0.46-0.68); the thesis trained
+        1000 epochs.
     batch_size : int, default=32
         Mini-batch size of the prior (reference: 256). Small batches give more
         optimisation steps for the same compute; sampling runs in batches of at
