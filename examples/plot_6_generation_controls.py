@@ -15,7 +15,7 @@ parameters steer it, and all three act at sampling time only, so
   noise added to the confidence that decides which tokens are kept at each
   step (annealed to 0 over the steps). Higher values keep less likely tokens:
   more varied samples.
-- ``guidance_scale`` (default 1, off): classifier-free guidance. Values above
+- ``guidance_scale`` (default 2; 1 is off): classifier-free guidance. Values above
   1 push the logits away from the unconditional model's, towards what is
   typical of the requested class: samples more clearly of their class, less
   varied. It needs a prior trained with class dropout (``p_unconditional``,

@@ -245,6 +245,27 @@ def test_guidance_scale_changes_samples(unit_gen):
     assert not np.array_equal(X_new, X_ref)
 
 
+def test_guidance_is_the_default_and_skipped_without_labels(uncond_gen):
+    assert NCVQVAEGenerator().guidance_scale == 2.0
+    guided = copy.deepcopy(uncond_gen).set_params(guidance_scale=2.0)
+    plain = copy.deepcopy(uncond_gen).set_params(guidance_scale=1.0)
+    module = guided.net_.module_
+    calls = []
+    original = module.logits
+
+    def recording(tokens, class_ids):
+        calls.append(len(tokens))
+        return original(tokens, class_ids)
+
+    module.logits = recording
+    X_guided, _ = guided.sample(5, random_state=0)
+    X_plain, _ = plain.sample(5, random_state=0)
+    # single passes: 1 row (the null class) for the first step, then 5; a guided
+    # pass would double them (2, then 10)
+    assert calls[0] == 1 and set(calls[1:]) == {5}
+    np.testing.assert_array_equal(X_guided, X_plain)
+
+
 # -- determinism ------------------------------------------------------------------------------
 def test_sample_deterministic_for_random_state(unit_gen):
     a, ya = unit_gen.sample(8, random_state=1)
