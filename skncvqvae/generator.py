@@ -195,8 +195,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     n_heads : int, default=2
         Attention heads.
     hidden_dim : int, default=128
-        Transformer width (reference: 256; halved so that a step costs about
-        half: 2000 steps of batch 32 take about 170 s on one CPU thread).
+        Transformer width (reference: 256; halved for CPU time: the default
+        2000 steps on GunPoint take about 170 s on one CPU thread).
     ff_dim : int, default=256
         Feed-forward width.
     dropout : float, default=0.0
