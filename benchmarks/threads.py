@@ -54,21 +54,15 @@ from skncvqvae import NCVQVAETokenizer
 class ReportingTokenizer(NCVQVAETokenizer):
     """The tokenizer, recording the torch thread count that its fit ran with."""
 
-    def _fit_net(self, *args, **kwargs):
-        net = super()._fit_net(*args, **kwargs)
-        self.fit_threads_ = net.fit_threads_
-        return net
-
     def _make_net(self, build, device):
         net = super()._make_net(build, device)
-        net.fit_threads_ = None
-        original = net.partial_fit
+        partial_fit = net.partial_fit
 
-        def partial_fit(*args, **kwargs):
-            net.fit_threads_ = torch.get_num_threads()
-            return original(*args, **kwargs)
+        def recording_partial_fit(*args, **kwargs):
+            self.fit_threads_ = torch.get_num_threads()
+            return partial_fit(*args, **kwargs)
 
-        net.partial_fit = partial_fit
+        net.partial_fit = recording_partial_fit
         return net
 
 
