@@ -17,10 +17,12 @@ Usage::
     python benchmarks/augmentation.py                       # 4 dev datasets, seeds 0 1 2
     python benchmarks/augmentation.py --datasets GunPoint --seeds 0 --param max_epochs=300
     python benchmarks/augmentation.py --guidance-scales 2    # also the generator at guidance 2
+    python benchmarks/augmentation.py --mask-ratios 0.25 1   # and at other resample_mask_ratio
 
-``--guidance-scales`` adds one generator column per scale: the same fitted generator
-(one fit per dataset and seed) samples the new rows again at that scale, exactly as
-``fit_resample`` would with ``guidance_scale`` set.
+``--guidance-scales`` and ``--mask-ratios`` add one generator column per value: the
+same fitted generator (one fit per dataset and seed) draws the new rows again with
+``guidance_scale`` or ``resample_mask_ratio`` set to it, exactly as ``fit_resample``
+would with that parameter.
 
 Runs in parallel processes (``--n-jobs``), one torch thread each; needs the
 ``test`` extras (imbalanced-learn).
@@ -106,15 +108,28 @@ def classify(name: str, X_train, y_train, X_test, seed: int):
     return ridge.predict(transform.transform(X_test))
 
 
-def resample_at(gen, X, y, X_res, y_res, scale: float):
-    """``fit_resample``'s result with the generated rows drawn again at guidance ``scale``."""
-    gen.set_params(guidance_scale=scale)
-    # sample with the estimator's own seed draws the same stream as fit_resample
-    X_new, _ = gen.sample(y=y_res[len(y) :])
-    return np.concatenate([X, X_new.reshape(len(X_new), *X.shape[1:])]), y_res
+def resample_with(gen, X, y, y_res, **params):
+    """``fit_resample``'s result with the generated rows drawn again with ``params`` set.
+
+    Draws exactly what ``fit_resample`` of a generator with those parameters
+    would add, from the same fitted generator (no refit).
+    """
+    saved = gen.get_params(deep=False)
+    gen.set_params(**params)
+    out = np.empty((len(y_res) - len(y), *X.shape[1:]))
+    gen._draw_new(X, y, y_res[len(y) :], out[:, None] if X.ndim == 2 else out)
+    gen.set_params(**{k: saved[k] for k in params})
+    return np.concatenate([X, out]), y_res
 
 
-def run_one(dataset: str, seed: int, params: dict, scales=()) -> list[dict]:
+def extra_columns(scales=(), ratios=()) -> list[tuple[str, dict]]:
+    """(column name, generator parameters) of the resampled generator columns."""
+    return [(f"NCVQVAEGenerator g={g:g}", {"guidance_scale": g}) for g in scales] + [
+        (f"NCVQVAEGenerator r={r:g}", {"resample_mask_ratio": r}) for r in ratios
+    ]
+
+
+def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
     import torch
 
     torch.set_num_threads(1)
@@ -130,10 +145,10 @@ def run_one(dataset: str, seed: int, params: dict, scales=()) -> list[dict]:
         start = time.perf_counter()
         X_res, y_res, gen = resample(sampler, X_imb, y_imb, seed, params)
         results.append((sampler, X_res, y_res, time.perf_counter() - start))
-        for scale in scales if gen is not None else ():
+        for name, extra in extras if gen is not None else ():
             start = time.perf_counter()
-            X_g, y_g = resample_at(gen, X_imb, y_imb, X_res, y_res, scale)
-            results.append((f"{sampler} g={scale:g}", X_g, y_g, time.perf_counter() - start))
+            X_g, y_g = resample_with(gen, X_imb, y_imb, y_res, **extra)
+            results.append((name, X_g, y_g, time.perf_counter() - start))
     for sampler, X_res, y_res, resample_s in results:
         for clf in CLASSIFIERS:
             y_pred = classify(clf, np.asarray(X_res), np.asarray(y_res), X_test, seed)
@@ -171,6 +186,13 @@ def main(argv=None) -> None:
         default=[],
         help="extra generator columns: the fitted generator resampled at these guidance scales",
     )
+    parser.add_argument(
+        "--mask-ratios",
+        nargs="*",
+        type=float,
+        default=[],
+        help="extra generator columns: the fitted generator resampled at these resample_mask_ratio",
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--csv", default=None, help="also write per-run rows to this CSV")
     args = parser.parse_args(argv)
@@ -185,10 +207,11 @@ def main(argv=None) -> None:
         f"{torch.__version__}, scikit-learn {sklearn.__version__}; generator params {params}"
     )
     jobs = list(itertools.product(args.datasets, args.seeds))
-    samplers = SAMPLERS + [f"NCVQVAEGenerator g={g:g}" for g in args.guidance_scales]
+    extras = extra_columns(args.guidance_scales, args.mask_ratios)
+    samplers = SAMPLERS + [name for name, _ in extras]
     rows = []
     for result in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-        delayed(run_one)(d, s, params, args.guidance_scales) for d, s in jobs
+        delayed(run_one)(d, s, params, extras) for d, s in jobs
     ):
         rows.extend(result)
         first = result[0]

@@ -42,14 +42,18 @@ def cosine_schedule(t: torch.Tensor | float) -> torch.Tensor:
     return torch.cos(math.pi / 2 * torch.as_tensor(t, dtype=torch.float32))
 
 
-def n_masked_after_step(step: int, n_iterations: int, n_tokens: int) -> int:
+def n_masked_after_step(step: int, n_iterations: int, n_tokens):
     """Positions still masked after decoding step ``step`` (1-based) of ``n_iterations``.
 
-    ``floor(gamma(step / T) * N)``, which is 0 after the last step.
+    ``floor(gamma(step / T) * N)``, which is 0 after the last step. ``n_tokens``
+    is the number masked at the start: an int, or a tensor of per-row counts
+    (then a long tensor is returned).
     """
     # In double precision: float32 gives cos(pi / 2) = -4e-8 (so -1 after the
     # last step) and cos(pi / 3) = 0.49999997 (so 49 instead of 50 of 100).
     ratio = math.cos(math.pi / 2 * step / n_iterations)
+    if isinstance(n_tokens, torch.Tensor):
+        return torch.floor(ratio * n_tokens.double() + 1e-6).long().clamp(min=0)
     return max(0, int(math.floor(ratio * n_tokens + 1e-6)))
 
 
@@ -212,6 +216,7 @@ class MaskGITPrior(nn.Module):
         self,
         class_ids: torch.Tensor,
         *,
+        tokens: torch.Tensor | None = None,
         n_iterations: int = 10,
         choice_temperature: float = 4.0,
         guidance_scale: float = 1.0,
@@ -219,17 +224,26 @@ class MaskGITPrior(nn.Module):
     ) -> torch.Tensor:
         """Iterative decoding of ``len(class_ids)`` sequences; returns ids ``(B, N)``.
 
-        Use ``class_ids = null_class`` for unconditional samples. The module's
-        train/eval mode is restored on return.
+        Use ``class_ids = null_class`` for unconditional samples. ``tokens``
+        ``(B, N)``, if given, is the starting grid: positions holding
+        ``mask_id`` are drawn (over the same ``n_iterations`` steps, scheduled
+        on each row's own number of masked positions) and the others are kept,
+        which gives variations of given sequences. The module's train/eval
+        mode is restored on return.
         """
         was_training = self.training
         self.eval()
         batch, n = class_ids.shape[0], self.n_tokens
         device = class_ids.device
-        tokens = torch.full((batch, n), self.mask_id, dtype=torch.long, device=device)
+        if tokens is None:
+            tokens = torch.full((batch, n), self.mask_id, dtype=torch.long, device=device)
+        elif tokens.shape != (batch, n):
+            raise ValueError(f"tokens must have shape {(batch, n)}, got {tuple(tokens.shape)}.")
+        n_start = (tokens == self.mask_id).sum(dim=1)
+        all_masked = bool((n_start == n).all())
         for step in range(1, n_iterations + 1):
             unknown = tokens == self.mask_id
-            if step == 1:
+            if step == 1 and all_masked:
                 # Every sequence starts fully masked, so the first logits depend on the
                 # class alone: one row per class (a fixed batch, whatever the classes
                 # drawn), gathered for every sequence. Saves one of the T passes.
@@ -245,10 +259,8 @@ class MaskGITPrior(nn.Module):
             confidence = log_probs + anneal * gumbel_noise(log_probs.shape, generator, device)
             confidence = torch.where(unknown, confidence, torch.full_like(confidence, math.inf))
             n_unknown = unknown.sum(dim=1)
-            n_remask = torch.clamp(
-                torch.full_like(n_unknown, n_masked_after_step(step, n_iterations, n)),
-                max=n_unknown - 1,
-            ).clamp(min=0)
+            n_remask = n_masked_after_step(step, n_iterations, n_start)
+            n_remask = torch.minimum(n_remask, n_unknown - 1).clamp(min=0)
             ranks = confidence.argsort(dim=1).argsort(dim=1)
             remask = ranks < n_remask[:, None]
             tokens = torch.where(remask, torch.full_like(sampled, self.mask_id), sampled)
