@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import pickle
 
 import joblib
@@ -425,6 +426,120 @@ def test_fit_resample_balances(resampled):
     assert hasattr(gen, "net_")  # fit_resample leaves the generator fitted
 
 
+def _record_starts(monkeypatch):
+    """Record the class ids and starting grids of every ``MaskGITPrior.generate`` call."""
+    calls = []
+    original = MaskGITPrior.generate
+
+    def recording(self, class_ids, **kwargs):
+        start = kwargs.get("tokens")
+        calls.append((class_ids.clone(), None if start is None else start.clone()))
+        return original(self, class_ids, **kwargs)
+
+    monkeypatch.setattr(MaskGITPrior, "generate", recording)
+    return calls
+
+
+def test_fit_resample_redraws_half_of_each_real_series_of_the_class(monkeypatch):
+    X, y = _imbalanced()
+    gen = make_gen()
+    calls = _record_starts(monkeypatch)
+    with one_torch_thread():
+        X_res, y_res = gen.fit_resample(X, y)
+    (class_ids, start), *rest = calls
+    assert not rest  # one batch
+    mask_id, n_tokens = gen.net_.module_.mask_id, gen.tokenizer_.n_tokens_
+    assert class_ids.tolist() == [gen.classes_.tolist().index("minor")] * 8
+    masked = start == mask_id
+    assert masked.sum(dim=1).tolist() == [round(0.5 * n_tokens)] * 8
+    # the kept tokens are those of a real 'minor' series, the 4 taken in turn:
+    # rows i and i + 4 come from the same series, rows 0-3 from 4 different ones
+    real = torch.as_tensor(gen.tokenizer_.encode(X).reshape(len(X), -1))
+    matches = [
+        {i for i in range(len(X)) if torch.equal(real[i][keep], row[keep])}
+        for row, keep in zip(start, ~masked)
+    ]
+    minors = np.flatnonzero(y == "minor").tolist()
+    assert all(m and m <= set(minors) for m in matches)
+    assert any(
+        all(order[i % 4] in matches[i] for i in range(8))
+        for order in itertools.permutations(minors)
+    )
+    assert not np.allclose(X_res[len(X) :], X_res[len(X) :][::-1])  # not copies of each other
+
+
+def test_fit_resample_at_mask_ratio_one_adds_samples_of_the_prior():
+    X, y = _imbalanced()
+    gen = make_gen(resample_mask_ratio=1.0)
+    with one_torch_thread():
+        X_res, y_res = gen.fit_resample(X, y)
+        X_new, y_new = gen.sample(y=y_res[len(y) :])
+    np.testing.assert_array_equal(X_res[len(X) :], X_new)
+    assert y_new.tolist() == ["minor"] * 8
+
+
+def test_sample_variations(unit_gen, unit_test_data, monkeypatch):
+    X, y = unit_test_data
+    calls = _record_starts(monkeypatch)
+    X_new, y_new = unit_gen.sample_variations(X[:6], y[:6], mask_ratio=0.25, random_state=3)
+    assert X_new.shape == (6, 1, X.shape[-1]) and X_new.dtype == np.float64
+    assert np.isfinite(X_new).all()
+    assert y_new.tolist() == y[:6].tolist()
+    ((class_ids, start),) = calls
+    assert class_ids.tolist() == np.searchsorted(unit_gen.classes_, y[:6]).tolist()
+    n_masked = round(0.25 * unit_gen.tokenizer_.n_tokens_)
+    masked = start == unit_gen.net_.module_.mask_id
+    assert masked.sum(dim=1).tolist() == [n_masked] * 6
+    real = torch.as_tensor(unit_gen.tokenizer_.encode(X[:6]).reshape(6, -1))
+    assert torch.equal(start[~masked], real[~masked])
+    again, _ = unit_gen.sample_variations(X[:6], y[:6], mask_ratio=0.25, random_state=3)
+    other, _ = unit_gen.sample_variations(X[:6], y[:6], mask_ratio=0.25, random_state=4)
+    np.testing.assert_array_equal(X_new, again)
+    assert not np.array_equal(X_new, other)
+
+
+def test_sample_variations_labels(unit_gen, unit_test_data, monkeypatch):
+    X, _ = unit_test_data
+    calls = _record_starts(monkeypatch)
+    _, y_one = unit_gen.sample_variations(X[:3], "2")
+    X_free, y_free = unit_gen.sample_variations(X[:3])  # no class: the null class
+    assert y_one.tolist() == ["2"] * 3 and y_free is None
+    assert X_free.shape == (3, 1, X.shape[-1])
+    null = unit_gen.net_.module_.null_class
+    assert calls[1][0].tolist() == [null] * 3
+    # at least one position is drawn, whatever the ratio
+    X_tiny, _ = unit_gen.sample_variations(X[:3], mask_ratio=1e-9)
+    assert ((calls[2][1] == unit_gen.net_.module_.mask_id).sum(dim=1) == 1).all()
+    assert X_tiny.shape == (3, 1, X.shape[-1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(mask_ratio=0.0), r"mask_ratio must be a number in \(0, 1\]; got 0.0"),
+        (dict(mask_ratio=1.5), r"mask_ratio must be a number in \(0, 1\]; got 1.5"),
+        (dict(mask_ratio="half"), r"mask_ratio must be a number in \(0, 1\]; got 'half'"),
+        (dict(y=["1", "2"]), "X has 3 series but y has 2 labels"),
+        (dict(y="7"), r"y contains labels not seen in fit: \['7'\]"),
+    ],
+)
+def test_sample_variations_errors(unit_gen, unit_test_data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        unit_gen.sample_variations(unit_test_data[0][:3], **kwargs)
+
+
+def test_sample_variations_of_an_unconditional_generator(uncond_gen, unit_test_data):
+    X = unit_test_data[0][:2]
+    X_new, y_new = uncond_gen.sample_variations(X)
+    assert X_new.shape == (2, 1, X.shape[-1]) and y_new is None
+    with pytest.raises(ValueError, match="fitted without labels"):
+        uncond_gen.sample_variations(X, "1")
+    with pytest.raises(
+        ValueError, match=r"X has 2 channel\(s\), but NCVQVAEGenerator was fitted on series with 1"
+    ):
+        uncond_gen.sample_variations(np.zeros((2, 2, X.shape[-1])))
+
+
 def test_fit_resample_2d_float32_input():
     X, y = _imbalanced()
     X2 = X[:, 0, :].astype(np.float32)
@@ -681,6 +796,8 @@ def test_y_length_mismatch(unit_test_data):
         dict(n_iterations=0),
         dict(max_epochs=0),
         dict(p_unconditional=1.5),
+        dict(resample_mask_ratio=0.0),
+        dict(resample_mask_ratio=1.5),
         dict(lr=0.0),
         dict(tokenizer="not a tokenizer"),
     ],

@@ -366,6 +366,50 @@ def test_generate_single_iteration_decides_everything(monkeypatch):
 
 
 @pytest.mark.parametrize("guidance_scale", [1.0, 2.0])
+def test_generate_from_a_fully_masked_start_is_generation_from_scratch(guidance_scale):
+    prior = _prior(n_tokens=20)
+    classes = torch.tensor([0, 1, 2, 1])
+    kw = dict(n_iterations=6, guidance_scale=guidance_scale)
+    start = torch.full((4, 20), prior.mask_id)
+    assert torch.equal(
+        prior.generate(classes, tokens=start, generator=_gen(3), **kw),
+        prior.generate(classes, generator=_gen(3), **kw),
+    )
+
+
+@pytest.mark.parametrize("prior_input", ["tokens", "codebook"])
+def test_generate_from_a_partial_start_keeps_the_given_tokens(prior_input, monkeypatch):
+    # rows with 0, 1, 6 and 20 of 20 positions masked: the given tokens never
+    # change, each row's masked positions are decided on its own schedule
+    prior = _prior(n_tokens=20, prior_input=prior_input)
+    calls = _record_mask_counts(prior, monkeypatch)
+    start = torch.randint(0, K, (4, 20), generator=_gen(5))
+    for row, n_masked in enumerate([0, 1, 6, 20]):
+        start[row, torch.randperm(20, generator=_gen(row))[:n_masked]] = prior.mask_id
+    given = start != prior.mask_id
+    out = prior.generate(torch.tensor([0, 1, 0, 1]), tokens=start.clone(), n_iterations=5)
+    assert not (out == prior.mask_id).any()
+    assert torch.equal(out[given], start[given])
+    assert len(calls) == 5
+    for step, inputs in enumerate(calls[1:], start=1):
+        counts = (inputs == prior.mask_id).sum(dim=1).tolist()
+        assert counts == [0, 0, n_masked_after_step(step, 5, 6), n_masked_after_step(step, 5, 20)]
+
+
+def test_generate_rejects_a_start_of_the_wrong_shape():
+    prior = _prior(n_tokens=12)
+    with pytest.raises(ValueError, match=r"tokens must have shape \(2, 12\), got \(2, 11\)"):
+        prior.generate(torch.tensor([0, 1]), tokens=torch.zeros(2, 11, dtype=torch.long))
+
+
+def test_n_masked_after_step_per_row_counts_match_the_scalar_rule():
+    counts = torch.tensor([0, 1, 7, 40, 45])
+    for step in range(1, 11):
+        expected = [n_masked_after_step(step, 10, int(c)) for c in counts]
+        assert n_masked_after_step(step, 10, counts).tolist() == expected
+
+
+@pytest.mark.parametrize("guidance_scale", [1.0, 2.0])
 def test_generate_deterministic_for_seed(guidance_scale):
     prior = _prior(n_tokens=20)
     classes = torch.tensor([0, 1, 0, 1, 2, 2])
