@@ -6,7 +6,9 @@ Balancing an imbalanced training set with generated series
 :class:`~skncvqvae.NCVQVAEGenerator` is a class-conditional generator with
 imbalanced-learn's sampler method: ``fit_resample(X, y)`` returns the real
 series followed by generated ones, so that every class reaches the size of the
-largest (``sampling_strategy="auto"``). Inside an imbalanced-learn
+largest (``sampling_strategy="auto"``). Each generated series is a variation
+of a real series of its class: half of its tokens (``resample_mask_ratio``)
+are drawn again by the class-conditional prior. Inside an imbalanced-learn
 :class:`~imblearn.pipeline.Pipeline` the resampling happens in ``fit`` only;
 ``predict`` and ``score`` see the test series untouched.
 
@@ -106,9 +108,9 @@ for name, model in models.items():
 # What the generator adds
 # -----------------------
 # The pipeline's first step is the fitted generator. ``fit_resample`` with
-# ``sampling_strategy="auto"`` generated ``24 - 5 = 19`` series of class "2";
-# ``sample`` draws more of any class, reproducibly for a given
-# ``random_state``.
+# ``sampling_strategy="auto"`` generated ``24 - 5 = 19`` series of class "2",
+# variations of its 5 real ones; ``sample`` draws whole new series of any
+# class from the prior, reproducibly for a given ``random_state``.
 fitted = models["NCVQVAEGenerator + 1-NN"].steps[0][1]
 print("classes:", fitted.classes_, "training counts:", fitted.class_counts_)
 X_new, y_new = fitted.sample(y=["1"] * 5 + ["2"] * 5, random_state=1)
@@ -118,6 +120,16 @@ print("generated:", X_new.shape, y_new.tolist())
 # Real (left) against generated (right) series, one row per class. Class "2"
 # had only the 5 real series on the left to learn from.
 fig = plot_samples_by_class(X_imb, y_imb, X_new, y_new, n_per_class=5)
+plt.figure(fig)
+
+# %%
+# ``sample_variations`` is the step ``fit_resample`` takes for each new
+# series: the token grid of a given series with a share of its positions
+# (``mask_ratio``) drawn again. Below, the 5 real series of class "2" (left)
+# and a variation of each (right), with half of their tokens redrawn.
+minority = X_imb[y_imb == "2"]
+X_var, y_var = fitted.sample_variations(minority, "2", mask_ratio=0.5, random_state=1)
+fig = plot_samples_by_class(minority, y_imb[y_imb == "2"], X_var, y_var, n_per_class=5)
 plt.figure(fig)
 
 # %%
