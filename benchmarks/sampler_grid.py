@@ -5,9 +5,11 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/sampler_grid.py BasicMotions
     OMP_NUM_THREADS=1 python benchmarks/sampler_grid.py GunPoint ArrowHead \\
         --seeds 0 1 2 --temperatures 1 --guidance-scales 1 2 --draws 2
+    OMP_NUM_THREADS=1 python benchmarks/sampler_grid.py BasicMotions --temperatures 1 \
+        --guidance-scales 2 --param tokenizer__downsampled_width=16
 
 For each dataset and seed, fits ``NCVQVAEGenerator(random_state=seed)`` at the package
-defaults on the train split, then, without refitting, samples 1000 series ``--draws``
+defaults (changed by ``--param``) on the train split, then, without refitting, samples 1000 series ``--draws``
 times (``random_state`` 0, 1, ...) for each ``choice_temperature`` x ``guidance_scale``
 and scores them as the report does: MiniRocket features and classifier fitted on real
 train data, FID of the first ``len(test)`` samples as a multiple of FID(train, test),
@@ -35,13 +37,14 @@ from skncvqvae.evaluation import (
 )
 
 
-def run(name: str, seed: int, temperatures, scales, draws: int) -> list[dict]:
+def run(name: str, seed: int, temperatures, scales, draws: int, params=None) -> list[dict]:
     X_train, y_train, X_test, y_test = load_dataset(name)
     extractor = make_feature_extractor(X_train, random_state=0)
     classifier = make_classifier(X_train, y_train, random_state=0)
     floor = fid_score(X_test, X_train, feature_extractor=extractor)
     start = time.perf_counter()
-    gen = NCVQVAEGenerator(random_state=seed, device="cpu").fit(X_train, y_train)
+    gen = NCVQVAEGenerator(random_state=seed, device="cpu").set_params(**(params or {}))
+    gen.fit(X_train, y_train)
     fit_s = time.perf_counter() - start
     print(
         f"{name} seed {seed}: fit {fit_s:.0f} s; prior {len(gen.history_)} epochs, "
@@ -85,12 +88,22 @@ def main(argv=None) -> None:
     parser.add_argument("--temperatures", nargs="+", type=float, default=[1.0, 2.0, 4.0])
     parser.add_argument("--guidance-scales", nargs="+", type=float, default=[1.0, 2.0])
     parser.add_argument("--draws", type=int, default=1)
+    parser.add_argument(
+        "--param",
+        action="append",
+        help="generator parameter, key=value (tokenizer__key=value for stage 1)",
+    )
     args = parser.parse_args(argv)
+    from skncvqvae.cli import _key_value
+
+    params = dict(_key_value(item) for item in args.param or [])
     torch.set_num_threads(1)
     rows = []
     for name in args.datasets:
         for seed in args.seeds:
-            rows.extend(run(name, seed, args.temperatures, args.guidance_scales, args.draws))
+            rows.extend(
+                run(name, seed, args.temperatures, args.guidance_scales, args.draws, params)
+            )
     import pandas as pd
 
     table = pd.DataFrame(rows).groupby(["dataset", "T", "g"])[["fid", "IS", "cas"]].mean()
