@@ -613,7 +613,11 @@ class NCVQVAEGenerator(BaseTorchEstimator):
 
         Follows imbalanced-learn's over-sampling protocol without depending on
         it, so the generator can be the sampler step of an
-        ``imblearn.pipeline.Pipeline``.
+        ``imblearn.pipeline.Pipeline``. Each new series is a variation of a
+        real series of its class, with ``resample_mask_ratio`` of its tokens
+        drawn again by the prior (:meth:`sample_variations`); with
+        ``resample_mask_ratio=1`` the new series are those :meth:`sample`
+        draws for the same labels.
 
         Parameters
         ----------
