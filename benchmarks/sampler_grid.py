@@ -9,8 +9,9 @@ Usage::
         --guidance-scales 2 --param tokenizer__downsampled_width=16
 
 For each dataset and seed, fits ``NCVQVAEGenerator(random_state=seed)`` at the package
-defaults (changed by ``--param``) on the train split, then, without refitting, samples 1000 series ``--draws``
-times (``random_state`` 0, 1, ...) for each ``choice_temperature`` x ``guidance_scale``
+defaults (changed by ``--param``) on the train split, then, without refitting, samples
+1000 series ``--draws`` times (``random_state`` 0, 1, ...) for each
+``choice_temperature`` x ``guidance_scale``
 and scores them as the report does: MiniRocket features and classifier fitted on real
 train data, FID of the first ``len(test)`` samples as a multiple of FID(train, test),
 IS of the same samples, CAS of all 1000. A row is the mean over the draws (CAS of one

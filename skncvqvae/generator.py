@@ -550,14 +550,18 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                 )
             out[start : start + len(batch)] = self.tokenizer_.decode(tokens.cpu().numpy())
 
-    def _masked_tokens(self, X, ratio: float, seed: int) -> torch.Tensor:
-        """Token grids of ``X`` ``(n, n_tokens)`` with ``ratio`` of each row's positions masked."""
+    def _variations_into(
+        self, out: np.ndarray, X, class_ids: np.ndarray, ratio: float, seed: int
+    ) -> None:
+        """Variations of the series ``X`` into ``out``: ``ratio`` of each token grid redrawn."""
+        mask_seed, draw_seed = spawn_seeds(seed, 2)
         tokens = torch.as_tensor(self.tokenizer_.encode(X).reshape(len(X), -1))
         n_tokens = tokens.shape[1]
         n_masked = min(n_tokens, max(1, round(ratio * n_tokens)))
-        scores = torch.as_tensor(np.random.default_rng(seed).random(tokens.shape))
+        scores = torch.as_tensor(np.random.default_rng(mask_seed).random(tokens.shape))
         mask = scores.argsort(dim=1).argsort(dim=1) < n_masked
-        return torch.where(mask, self.net_.module_.mask_id, tokens)
+        start = torch.where(mask, self.net_.module_.mask_id, tokens)
+        self._generate_into(out, class_ids, draw_seed, start_tokens=start)
 
     def sample_variations(self, X, y=None, *, mask_ratio=None, random_state=None):
         """Variations of given series: part of each one's tokens drawn again by the prior.
@@ -596,7 +600,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         ratio = self.resample_mask_ratio if mask_ratio is None else mask_ratio
         if not (_is_number(ratio) and 0 < ratio <= 1):
             raise ValueError(f"mask_ratio must be a number in (0, 1]; got {ratio!r}.")
-        class_seed, mask_seed, torch_seed = spawn_seeds(self._seed(random_state), 3)
+        class_seed, torch_seed = spawn_seeds(self._seed(random_state), 2)
         if y is None:
             ids, y_new = np.full(len(X3), self.net_.module_.null_class), None
         else:
@@ -604,8 +608,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                 raise ValueError(f"X has {len(X3)} series but y has {len(y)} labels.")
             ids, y_new = self._class_ids(len(X3), y, np.random.default_rng(class_seed))
         X_new = np.empty((len(X3), self.n_channels_, self.n_timepoints_))
-        start = self._masked_tokens(X3, ratio, mask_seed)
-        self._generate_into(X_new, ids, torch_seed, start_tokens=start)
+        self._variations_into(X_new, X3, ids, ratio, torch_seed)
         return X_new, y_new
 
     def fit_resample(self, X, y, *, sampling_strategy="auto"):
@@ -677,21 +680,19 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     def _draw_new(self, X_real, y_real, labels, out: np.ndarray) -> None:
         """``fit_resample``'s new series of ``labels`` (grouped by class, in ``classes_`` order) into ``out``."""
         class_seed, torch_seed = spawn_seeds(self._seed(), 2)
-        ids, _ = self._class_ids(len(labels), labels, np.random.default_rng(class_seed))
+        rng = np.random.default_rng(class_seed)  # given labels: _class_ids draws nothing
+        ids, _ = self._class_ids(len(labels), labels, rng)
         if self.resample_mask_ratio == 1:
             self._generate_into(out, ids, torch_seed)
             return
         # Variations of the class's real series, each taken in turn (random order).
-        rng = np.random.default_rng(class_seed)
         sources = np.concatenate(
             [
                 np.resize(rng.permutation(np.flatnonzero(y_real == c)), np.sum(labels == c))
                 for c in self.classes_
             ]
         )
-        mask_seed, draw_seed = spawn_seeds(torch_seed, 2)
-        start = self._masked_tokens(X_real[sources], self.resample_mask_ratio, mask_seed)
-        self._generate_into(out, ids, draw_seed, start_tokens=start)
+        self._variations_into(out, X_real[sources], ids, self.resample_mask_ratio, torch_seed)
 
     def score(self, X, y=None):
         """Negative FID of ``len(X)`` generated series against ``X`` (higher is better).

@@ -52,9 +52,9 @@ def n_masked_after_step(step: int, n_iterations: int, n_tokens):
     # In double precision: float32 gives cos(pi / 2) = -4e-8 (so -1 after the
     # last step) and cos(pi / 3) = 0.49999997 (so 49 instead of 50 of 100).
     ratio = math.cos(math.pi / 2 * step / n_iterations)
-    if isinstance(n_tokens, torch.Tensor):
-        return torch.floor(ratio * n_tokens.double() + 1e-6).long().clamp(min=0)
-    return max(0, int(math.floor(ratio * n_tokens + 1e-6)))
+    counts = torch.as_tensor(n_tokens, dtype=torch.float64)
+    masked = torch.floor(ratio * counts + 1e-6).long().clamp(min=0)
+    return masked if isinstance(n_tokens, torch.Tensor) else int(masked)
 
 
 def gumbel_noise(shape, generator: torch.Generator | None, device) -> torch.Tensor:
