@@ -228,8 +228,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         has the class-conditional prior draw them again
         (:meth:`sample_variations`). 1 draws every token: new series from the
         prior alone, as :meth:`sample` makes them. In the over-sampling
-        benchmark (four dev datasets, 3 seeds) 0.5 trained slightly better
-        classifiers than 1 (mean balanced accuracy 1-NN 0.768 against 0.764,
+        benchmark (four dev datasets, 3 seeds, with the earlier 4-layer prior)
+        0.5 trained slightly better classifiers than 1 (mean balanced accuracy
+        1-NN 0.768 against 0.764,
         MiniRocket 0.902 against 0.901: a gain within seed noise, seen in two
         independent runs; ``docs/benchmarks.md``), and the new series stay
         near real ones of their class.
