@@ -230,10 +230,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         prior alone, as :meth:`sample` makes them. In the over-sampling
         benchmark (four dev datasets, 3 seeds, with the earlier 4-layer prior)
         0.5 trained slightly better classifiers than 1 (mean balanced accuracy
-        1-NN 0.768 against 0.764,
-        MiniRocket 0.902 against 0.901: a gain within seed noise, seen in two
-        independent runs; ``docs/benchmarks.md``), and the new series stay
-        near real ones of their class.
+        1-NN 0.768 against 0.764, MiniRocket 0.902 against 0.901: a gain within
+        seed noise, seen in two independent runs; ``docs/benchmarks.md``), and
+        the new series stay near real ones of their class.
     max_epochs : int or "auto", default="auto"
         Training epochs of the prior. ``"auto"`` trains 50 epochs counted as
         optimisation steps and clipped to 4000-10000 steps: 2000 epochs on
