@@ -555,7 +555,14 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     def _variations_into(
         self, out: np.ndarray, X, class_ids: np.ndarray, ratio: float, seed: int
     ) -> None:
-        """Variations of the series ``X`` into ``out``: ``ratio`` of each token grid redrawn."""
+        """Variations of the series ``X`` into ``out``: ``ratio`` of each token grid redrawn.
+
+        ``ratio=1`` keeps nothing of ``X``: the grids are drawn from scratch with
+        ``seed``, exactly as :meth:`sample` draws them.
+        """
+        if ratio == 1:
+            self._generate_into(out, class_ids, seed)
+            return
         mask_seed, draw_seed = spawn_seeds(seed, 2)
         tokens = torch.as_tensor(self.tokenizer_.encode(X).reshape(len(X), -1))
         n_tokens = tokens.shape[1]
@@ -572,7 +579,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         positions, chosen at random, are masked and drawn again by iterative
         decoding, conditioned on the unmasked tokens and on the label, then
         the grid is decoded. Small ratios keep close to the series; 1 keeps
-        nothing of it (a sample from the prior, as :meth:`sample` draws).
+        nothing of it: the series :meth:`sample` draws for the same labels and
+        ``random_state``.
         :meth:`fit_resample` makes its new series this way.
 
         Parameters
@@ -684,9 +692,6 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         class_seed, torch_seed = spawn_seeds(self._seed(), 2)
         rng = np.random.default_rng(class_seed)  # given labels: _class_ids draws nothing
         ids, _ = self._class_ids(len(labels), labels, rng)
-        if self.resample_mask_ratio == 1:
-            self._generate_into(out, ids, torch_seed)
-            return
         # Variations of the class's real series, each taken in turn (random order).
         sources = np.concatenate(
             [

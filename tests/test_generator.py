@@ -498,6 +498,15 @@ def test_sample_variations(unit_gen, unit_test_data, monkeypatch):
     assert not np.array_equal(X_new, other)
 
 
+def test_sample_variations_at_mask_ratio_one_are_samples_of_the_prior(unit_gen, unit_test_data):
+    X, y = unit_test_data
+    with one_torch_thread():
+        X_var, y_var = unit_gen.sample_variations(X[:5], y[:5], mask_ratio=1, random_state=2)
+        X_new, y_new = unit_gen.sample(y=y[:5], random_state=2)
+    np.testing.assert_array_equal(X_var, X_new)
+    assert y_var.tolist() == y_new.tolist()
+
+
 def test_sample_variations_labels(unit_gen, unit_test_data, monkeypatch):
     X, _ = unit_test_data
     calls = _record_starts(monkeypatch)
