@@ -103,6 +103,26 @@ def worker_threads():
         torch.set_num_threads(saved)
 
 
+def n_fitted(n_train: int, validation_fraction: float | None) -> int:
+    """Rows left for training after holding out ``validation_fraction`` of ``n_train``."""
+    if not validation_fraction:
+        return n_train
+    return math.ceil(n_train * (1 - validation_fraction))
+
+
+def auto_epochs(n_fit: int, batch_size: int, budget: tuple[int, int, int]) -> int:
+    """Epochs of a ``max_epochs="auto"`` budget ``(epochs, min_steps, max_steps)``.
+
+    ``epochs`` epochs counted as optimisation steps (``ceil(n_fit / batch_size)``
+    per epoch) and clipped to ``[min_steps, max_steps]``, then rounded up to
+    whole epochs: tiny training sets get enough steps, large ones not too many.
+    """
+    epochs, min_steps, max_steps = budget
+    per_epoch = math.ceil(n_fit / batch_size)
+    steps = min(max(epochs * per_epoch, min_steps), max_steps)
+    return max(1, math.ceil(steps / per_epoch))
+
+
 class BaseTorchEstimator(BaseEstimator):
     """Shared parameters, fitting and inference of the torch-backed estimators.
 
@@ -174,10 +194,7 @@ class BaseTorchEstimator(BaseEstimator):
         """Epochs to train on ``n_fit`` samples: ``max_epochs``, or the ``"auto"`` rule."""
         if self.max_epochs != "auto":
             return int(self.max_epochs)
-        epochs, min_steps, max_steps = self._auto_budget
-        per_epoch = math.ceil(n_fit / self.batch_size)
-        steps = min(max(epochs * per_epoch, min_steps), max_steps)
-        return max(1, math.ceil(steps / per_epoch))
+        return auto_epochs(n_fit, self.batch_size, self._auto_budget)
 
     # -- the net ---------------------------------------------------------------
     def _fit_net(
@@ -204,9 +221,7 @@ class BaseTorchEstimator(BaseEstimator):
         Returns the net; :meth:`_set_fitted` keeps it.
         """
         n_train = len(next(iter(data.values())) if isinstance(data, dict) else data)
-        n_fit = (
-            n_train if not validation_fraction else math.ceil(n_train * (1 - validation_fraction))
-        )
+        n_fit = n_fitted(n_train, validation_fraction)
         build = dict(
             module=module.__name__,
             n_train=n_train,

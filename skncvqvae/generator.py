@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
-from ._base import BaseTorchEstimator, worker_threads
+from ._base import BaseTorchEstimator, auto_epochs, n_fitted, worker_threads
 from ._random import spawn_seeds
 from ._validation import as_3d_float, check_n_samples
 from .nn import PRIOR_TERMS, MaskGITPrior
@@ -182,7 +182,12 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     ----------
     tokenizer : NCVQVAETokenizer or None, default=None
         The stage-1 model, cloned in ``fit``; ``None`` means
-        ``NCVQVAETokenizer(random_state=random_state)``.
+        ``NCVQVAETokenizer(random_state=random_state)``. A tokenizer whose
+        ``max_epochs`` is ``"auto"`` (the default) trains here with twice the
+        floor of its own rule, at least 600 optimisation steps (300 epochs
+        on GunPoint instead of 150), because every sample passes through its
+        decoder; ``tokenizer_.max_epochs`` then holds the epochs trained. Set
+        ``tokenizer__max_epochs`` to choose them yourself.
     refit_tokenizer : bool, default=True
         With ``False`` and an already fitted ``tokenizer``, that tokenizer is
         used as is (not cloned, not refitted) and only the prior trains.
@@ -363,6 +368,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.verbose = verbose
 
     _auto_budget = (50, 4000, 10000)  # max_epochs="auto": epochs, min and max steps
+    #: The tokenizer's ``"auto"`` budget inside the generator: its own (150 epochs,
+    #: 300-5000 steps) with twice the floor, because samples are decoded by its
+    #: decoder (docs/benchmarks.md, "Stage 1's budget and the decoder").
+    _tokenizer_auto_budget = (150, 600, 5000)
 
     def set_params(self, **params):
         """Set parameters; ``tokenizer__<name>`` also works while ``tokenizer=None``.
@@ -396,6 +405,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         )
         if tokenizer.random_state is None:
             tokenizer.set_params(random_state=seed)
+        if tokenizer.max_epochs == "auto":
+            n_fit = n_fitted(len(X), tokenizer.validation_fraction)
+            epochs = auto_epochs(n_fit, tokenizer.batch_size, self._tokenizer_auto_budget)
+            tokenizer.set_params(max_epochs=epochs)
         if self.verbose and not tokenizer.verbose:
             tokenizer.set_params(verbose=self.verbose)
         return tokenizer.fit(X)

@@ -846,3 +846,29 @@ def test_set_params_reaches_the_default_tokenizer():
     assert gen.tokenizer.max_epochs == 2 and gen.tokenizer.device == "cpu"
     assert gen.get_params()["tokenizer__max_epochs"] == 2
     assert NCVQVAEGenerator().tokenizer is None  # the default stays None
+
+
+@pytest.mark.parametrize("n_fit, expected", [(50, 300), (67, 200), (20, 600), (36, 300), (5000, 32)])
+def test_generator_trains_an_auto_tokenizer_at_least_600_steps(n_fit, expected):
+    # The tokenizer's own "auto" rule (150 epochs, 300-5000 steps) with twice the floor.
+    from skncvqvae._base import auto_epochs
+
+    budget = NCVQVAEGenerator._tokenizer_auto_budget
+    assert auto_epochs(n_fit, 32, budget) == expected
+    assert NCVQVAETokenizer()._n_epochs(n_fit) == auto_epochs(n_fit, 32, (150, 300, 5000))
+
+
+def test_auto_tokenizer_budget_reaches_the_fitted_tokenizer():
+    X, y = _imbalanced()  # 16 series: one batch of 32 per epoch
+    tokenizer = NCVQVAETokenizer(**{**TOK, "max_epochs": "auto"})
+    gen = NCVQVAEGenerator(tokenizer, **GEN)
+    gen._tokenizer_auto_budget = (2, 5, 10)  # a small rule for the test: at least 5 steps
+    _fit(gen, X, y)
+    assert gen.tokenizer_.max_epochs == 5 and len(gen.tokenizer_.history_) == 5
+    assert tokenizer.max_epochs == "auto"  # the user's object is not changed
+    # an explicit budget is the user's choice: kept as given
+    gen = NCVQVAEGenerator(NCVQVAETokenizer(**TOK), **GEN)  # max_epochs=3
+    gen._tokenizer_auto_budget = (2, 5, 10)
+    _fit(gen, X, y)
+    assert gen.tokenizer_.max_epochs == TOK["max_epochs"]
+    assert len(gen.tokenizer_.history_) == TOK["max_epochs"]
