@@ -848,7 +848,9 @@ def test_set_params_reaches_the_default_tokenizer():
     assert NCVQVAEGenerator().tokenizer is None  # the default stays None
 
 
-@pytest.mark.parametrize("n_fit, expected", [(50, 300), (67, 200), (20, 600), (36, 300), (5000, 32)])
+@pytest.mark.parametrize(
+    "n_fit, expected", [(50, 300), (67, 200), (20, 600), (36, 300), (5000, 32)]
+)
 def test_generator_trains_an_auto_tokenizer_at_least_600_steps(n_fit, expected):
     # The tokenizer's own "auto" rule (150 epochs, 300-5000 steps) with twice the floor.
     from skncvqvae._base import auto_epochs
