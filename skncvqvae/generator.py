@@ -368,10 +368,14 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.verbose = verbose
 
     _auto_budget = (50, 4000, 10000)  # max_epochs="auto": epochs, min and max steps
-    #: The tokenizer's ``"auto"`` budget inside the generator: its own (150 epochs,
-    #: 300-5000 steps) with twice the floor, because samples are decoded by its
+    #: The tokenizer's ``"auto"`` budget inside the generator: its own with twice the
+    #: floor (150 epochs, 600-5000 steps), because samples are decoded by its
     #: decoder (docs/benchmarks.md, "Stage 1's budget and the decoder").
-    _tokenizer_auto_budget = (150, 600, 5000)
+    _tokenizer_auto_budget = (
+        NCVQVAETokenizer._auto_budget[0],
+        2 * NCVQVAETokenizer._auto_budget[1],
+        NCVQVAETokenizer._auto_budget[2],
+    )
 
     def set_params(self, **params):
         """Set parameters; ``tokenizer__<name>`` also works while ``tokenizer=None``.
