@@ -860,6 +860,35 @@ def test_generator_trains_an_auto_tokenizer_at_least_600_steps(n_fit, expected):
     assert NCVQVAETokenizer()._n_epochs(n_fit) == auto_epochs(n_fit, 32, (150, 300, 5000))
 
 
+@pytest.mark.parametrize(
+    "n_fit, standard, high", [(50, 300, 600), (67, 200, 400), (20, 600, 1200), (5000, 32, 64)]
+)
+def test_quality_high_doubles_the_auto_tokenizer_steps(n_fit, standard, high):
+    from skncvqvae._base import auto_epochs
+
+    assert NCVQVAEGenerator()._stage1_budget() == NCVQVAEGenerator._tokenizer_auto_budget
+    assert auto_epochs(n_fit, 32, NCVQVAEGenerator()._stage1_budget()) == standard
+    assert auto_epochs(n_fit, 32, NCVQVAEGenerator(quality="high")._stage1_budget()) == high
+
+
+def test_quality_high_reaches_the_fitted_tokenizer_and_keeps_an_explicit_budget():
+    X, y = _imbalanced()  # 16 series: one batch of 32 per epoch
+    tokenizer = NCVQVAETokenizer(**{**TOK, "max_epochs": "auto"})
+    gen = NCVQVAEGenerator(tokenizer, quality="high", **GEN)
+    gen._tokenizer_auto_budget = (2, 3, 10)  # a small rule for the test: "high" gives 6 steps
+    _fit(gen, X, y)
+    assert gen.tokenizer_.max_epochs == 6 and len(gen.tokenizer_.history_) == 6
+    gen = NCVQVAEGenerator(NCVQVAETokenizer(**TOK), quality="high", **GEN)  # max_epochs=3
+    _fit(gen, X, y)
+    assert len(gen.tokenizer_.history_) == TOK["max_epochs"]
+
+
+def test_unknown_quality_raises():
+    X, y = _imbalanced()
+    with pytest.raises(ValueError, match="quality"):
+        NCVQVAEGenerator(quality="best", **GEN).fit(X, y)
+
+
 def test_auto_tokenizer_budget_reaches_the_fitted_tokenizer():
     X, y = _imbalanced()  # 16 series: one batch of 32 per epoch
     tokenizer = NCVQVAETokenizer(**{**TOK, "max_epochs": "auto"})
