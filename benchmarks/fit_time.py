@@ -1,0 +1,55 @@
+"""Wall time of a default generator fit, the figure issue 8's time target is about.
+
+Times ``NCVQVAEGenerator(random_state=SEED, **params).fit`` on a dataset's train split
+with ``torch.set_num_threads(THREADS)``, and each stage as the sum of its skorch epoch
+durations. Run it on an otherwise idle machine.
+
+Usage::
+
+    python benchmarks/fit_time.py --threads 2
+    python benchmarks/fit_time.py --threads 1 --param quality=high
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def main(argv=None) -> None:
+    from skncvqvae.cli import _key_value
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="GunPoint")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--param",
+        action="append",
+        help="generator parameter, key=value (tokenizer__key=value for stage 1)",
+    )
+    args = parser.parse_args(argv)
+    params = dict(_key_value(item) for item in args.param or [])
+
+    import torch
+
+    from skncvqvae import NCVQVAEGenerator
+    from skncvqvae.evaluation import load_dataset
+
+    torch.set_num_threads(args.threads)
+    X, y, _, _ = load_dataset(args.dataset)
+    gen = NCVQVAEGenerator(random_state=args.seed, device="cpu").set_params(**params)
+    start = time.perf_counter()
+    gen.fit(X, y)
+    total = time.perf_counter() - start
+    stage1 = sum(row["dur"] for row in gen.tokenizer_.net_.history)
+    stage2 = sum(row["dur"] for row in gen.net_.history)
+    print(
+        f"{args.dataset}, {args.threads} thread(s), params {params}: fit {total:.1f} s; "
+        f"stage 1 {stage1:.1f} s ({len(gen.tokenizer_.net_.history)} epochs), "
+        f"prior {stage2:.1f} s ({len(gen.net_.history)} epochs)"
+    )
+
+
+if __name__ == "__main__":
+    main()
