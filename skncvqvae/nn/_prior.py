@@ -19,6 +19,7 @@ every position is decided.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -64,6 +65,72 @@ def gumbel_noise(shape, generator: torch.Generator | None, device) -> torch.Tens
 
 
 PRIOR_TERMS = ("loss", "masked_accuracy")
+
+
+# -- the transformer -----------------------------------------------------------
+class _SelfAttention(nn.Module):
+    """Multi-head self-attention on ``(B, N, D)`` through ``scaled_dot_product_attention``.
+
+    The parameters are those of :class:`torch.nn.MultiheadAttention`
+    (``in_proj_weight``, ``in_proj_bias``, ``out_proj``), initialised the same
+    way, so that state dicts of either load into the other. Working in the
+    batch-first layout throughout saves the sequence-first transposes and
+    copies of ``nn.MultiheadAttention``'s training path (``docs/benchmarks.md``).
+    """
+
+    def __init__(self, dim: int, n_heads: int, dropout: float):
+        super().__init__()
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim))
+        self.out_proj = nn.Linear(dim, dim)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, n, dim = x.shape
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        q, k, v = qkv.view(batch, n, 3, self.n_heads, dim // self.n_heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0
+        )
+        return self.out_proj(out.transpose(1, 2).reshape(batch, n, dim))
+
+
+class _EncoderLayer(nn.Module):
+    """Pre-norm transformer block, the function of ``nn.TransformerEncoderLayer``
+    with ``norm_first=True``, ``activation="gelu"`` and ``batch_first=True``, and
+    its parameter names."""
+
+    def __init__(self, dim: int, n_heads: int, ff_dim: int, dropout: float):
+        super().__init__()
+        self.self_attn = _SelfAttention(dim, n_heads, dropout)
+        self.linear1 = nn.Linear(dim, ff_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(ff_dim, dim)
+        self.norm1 = nn.LayerNorm(dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.dropout1(self.self_attn(self.norm1(x)))
+        return x + self.dropout2(self.linear2(self.dropout(F.gelu(self.linear1(self.norm2(x))))))
+
+
+class _Encoder(nn.Module):
+    """``n_layers`` blocks that start as copies of one, as ``nn.TransformerEncoder`` does."""
+
+    def __init__(self, dim: int, n_heads: int, ff_dim: int, dropout: float, n_layers: int):
+        super().__init__()
+        layer = _EncoderLayer(dim, n_heads, ff_dim, dropout)
+        self.layers = nn.ModuleList([copy.deepcopy(layer) for _ in range(n_layers)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
 
 class MaskGITPrior(nn.Module):
@@ -139,16 +206,7 @@ class MaskGITPrior(nn.Module):
         self.class_embedding = nn.Embedding(n_classes + 1, hidden_dim)
         self.position_embedding = nn.Parameter(torch.zeros(1, n_tokens + 1, hidden_dim))
         nn.init.trunc_normal_(self.position_embedding, std=0.02)
-        layer = nn.TransformerEncoderLayer(
-            hidden_dim,
-            n_heads,
-            ff_dim,
-            dropout,
-            activation="gelu",
-            batch_first=True,
-            norm_first=True,
-        )
-        self.transformer = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.transformer = _Encoder(hidden_dim, n_heads, ff_dim, dropout, n_layers)
         self.norm = nn.LayerNorm(hidden_dim)
         if prior_input == "tokens":
             self.to_code_dim = nn.Linear(hidden_dim, code_dim)

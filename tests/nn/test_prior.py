@@ -508,3 +508,53 @@ def test_unconditional_prior_generates_with_null_class():
     out = prior.generate(torch.full((4,), prior.null_class), n_iterations=4, generator=_gen())
     assert out.shape == (4, 10)
     assert not (out == prior.mask_id).any()
+
+
+# -- the transformer ---------------------------------------------------------------
+def _reference_encoder(dim, n_heads, ff_dim, dropout, n_layers):
+    layer = torch.nn.TransformerEncoderLayer(
+        dim, n_heads, ff_dim, dropout, activation="gelu", batch_first=True, norm_first=True
+    )
+    return torch.nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+
+
+def test_encoder_is_torch_transformer_encoder_with_its_parameters():
+    """The prior's own encoder starts from the same parameters as torch's pre-norm
+    ``TransformerEncoder`` built from the same seed (so state dicts of models saved
+    before it load), and computes the same function and gradients."""
+    from skncvqvae.nn._prior import _Encoder
+
+    torch.manual_seed(3)
+    ours = _Encoder(16, 2, 32, 0.0, 2)
+    torch.manual_seed(3)
+    reference = _reference_encoder(16, 2, 32, 0.0, 2)
+    ours_state, reference_state = ours.state_dict(), reference.state_dict()
+    assert list(ours_state) == list(reference_state)
+    for name, value in reference_state.items():
+        assert torch.equal(ours_state[name], value), name
+
+    x = torch.randn(4, 7, 16, generator=_gen(1), requires_grad=True)
+    out, expected = ours(x), reference(x)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
+    grad = torch.autograd.grad(out.square().sum(), [x, *ours.parameters()])
+    grad_expected = torch.autograd.grad(expected.square().sum(), [x, *reference.parameters()])
+    for got, want in zip(grad, grad_expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+
+    ours.eval(), reference.eval()  # torch's fused inference path on the reference
+    with torch.inference_mode():
+        torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+
+
+def test_encoder_dropout_is_active_in_training_only():
+    from skncvqvae.nn._prior import _Encoder
+
+    torch.manual_seed(0)
+    encoder = _Encoder(16, 2, 32, 0.5, 1)
+    x = torch.randn(4, 7, 16, generator=_gen(1))
+    assert not torch.equal(encoder(x), encoder(x))
+    encoder.eval()
+    assert torch.equal(encoder(x), encoder(x))
+    torch.manual_seed(0)
+    no_dropout = _Encoder(16, 2, 32, 0.0, 1).eval()
+    torch.testing.assert_close(encoder(x), no_dropout(x))
