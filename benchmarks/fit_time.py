@@ -17,19 +17,15 @@ import time
 
 
 def main(argv=None) -> None:
-    from skncvqvae.cli import _key_value
+    from sampler_grid import add_param_option  # benchmarks/ is the script's folder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="GunPoint")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--param",
-        action="append",
-        help="generator parameter, key=value (tokenizer__key=value for stage 1)",
-    )
+    add_param_option(parser)
     args = parser.parse_args(argv)
-    params = dict(_key_value(item) for item in args.param or [])
+    params = dict(args.param)
 
     import torch
 

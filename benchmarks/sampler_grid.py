@@ -82,6 +82,20 @@ def run(name: str, seed: int, temperatures, scales, draws: int, params=None) -> 
     return rows
 
 
+def add_param_option(parser: argparse.ArgumentParser) -> None:
+    """``--param KEY=VALUE`` (repeatable): generator parameters, as a list of pairs."""
+    from skncvqvae.cli import _key_value
+
+    parser.add_argument(
+        "--param",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="generator parameter (tokenizer__key=value for stage 1; repeatable)",
+    )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="*", default=["GunPoint"])
@@ -89,15 +103,9 @@ def main(argv=None) -> None:
     parser.add_argument("--temperatures", nargs="+", type=float, default=[1.0, 2.0, 4.0])
     parser.add_argument("--guidance-scales", nargs="+", type=float, default=[1.0, 2.0])
     parser.add_argument("--draws", type=int, default=1)
-    parser.add_argument(
-        "--param",
-        action="append",
-        help="generator parameter, key=value (tokenizer__key=value for stage 1)",
-    )
+    add_param_option(parser)
     args = parser.parse_args(argv)
-    from skncvqvae.cli import _key_value
-
-    params = dict(_key_value(item) for item in args.param or [])
+    params = dict(args.param)
     torch.set_num_threads(1)
     rows = []
     for name in args.datasets:
