@@ -8,9 +8,10 @@ rows. In each subprocess:
   (median of 15), timed in the same process just before the row;
 - **FLOPs**: counted with ``torch.utils.flop_counter.FlopCounterMode`` over one
   call through the public API (a one-epoch ``fit``, ``transform`` or
-  ``sample``), divided by the number of series. The transformer's fused
-  inference kernel is switched off while counting (FlopCounterMode does not
-  see inside it); it is on while timing;
+  ``sample``), divided by the number of series. ``nn.TransformerEncoder``'s
+  fused inference kernel, which FlopCounterMode does not see inside, is switched
+  off while counting (the prior has its own encoder now; the switch is for
+  timing older checkouts with the same script);
 - **throughput**: training samples/s from the median epoch time of skorch's
   history (epochs after the first), series/s of ``transform`` and ``sample``;
 - **fraction of peak** = FLOPs per series x series/s / peak.
