@@ -65,16 +65,8 @@ def resample(sampler: str, X, y, seed: int, params: dict):
     if sampler == "NCVQVAEGenerator":
         from skncvqvae import NCVQVAEGenerator
 
-        tokenizer_params = {
-            k[len("tokenizer__") :]: v for k, v in params.items() if k.startswith("tokenizer__")
-        }
-        gen = NCVQVAEGenerator(
-            random_state=seed,
-            device="cpu",
-            **{k: v for k, v in params.items() if not k.startswith("tokenizer__")},
-        )
-        if tokenizer_params:
-            gen.set_params(**{f"tokenizer__{k}": v for k, v in tokenizer_params.items()})
+        # set_params takes tokenizer__<name> while tokenizer=None
+        gen = NCVQVAEGenerator(random_state=seed, device="cpu").set_params(**params)
         X_res, y_res = gen.fit_resample(X, y)
         return X_res, y_res, gen
     from imblearn.over_sampling import SMOTE, RandomOverSampler
@@ -168,17 +160,12 @@ def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
 
 def main(argv=None) -> None:
     from joblib import Parallel, delayed
-
-    from skncvqvae.cli import _key_value
+    from sampler_grid import add_param_option  # benchmarks/ is the script's folder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=DATASETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument(
-        "--param",
-        action="append",
-        help="generator parameter, key=value (tokenizer__key=value for stage 1)",
-    )
+    add_param_option(parser)
     parser.add_argument(
         "--guidance-scales",
         nargs="*",
@@ -196,7 +183,7 @@ def main(argv=None) -> None:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--csv", default=None, help="also write per-run rows to this CSV")
     args = parser.parse_args(argv)
-    params = dict(_key_value(item) for item in args.param or [])
+    params = dict(args.param)
 
     import pandas as pd
     import sklearn

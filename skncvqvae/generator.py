@@ -244,8 +244,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         ``"standard"`` (300 epochs counted as steps, clipped to 1200-10000
         steps: 600 epochs on GunPoint): on GunPoint and BasicMotions (3 seeds)
         the FID fell under twice the real-data floor (1.73x and 1.83x against
-        2.12x and 2.06x) with a slightly higher CAS, for about 40% more fit
-        time on GunPoint (``docs/benchmarks.md``, "A quality preset"). An
+        2.12x and 2.06x) with a slightly higher CAS; a GunPoint fit took 470 s
+        against 287 s on one thread (``docs/benchmarks.md``, "A quality preset"). An
         explicit ``tokenizer__max_epochs`` is kept as given either way, and
         the prior's budget is the same for both.
     max_epochs : int or "auto", default="auto"
