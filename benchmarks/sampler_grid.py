@@ -7,6 +7,8 @@ Usage::
         --seeds 0 1 2 --temperatures 1 --guidance-scales 1 2 --draws 2
     OMP_NUM_THREADS=1 python benchmarks/sampler_grid.py BasicMotions --temperatures 1 \
         --guidance-scales 2 --param tokenizer__downsampled_width=16
+    OMP_NUM_THREADS=1 python benchmarks/sampler_grid.py GunPoint --temperatures 1 \
+        --guidance-scales 2 --prior batch_size=16
 
 For each dataset and seed, fits ``NCVQVAEGenerator(random_state=seed)`` at the package
 defaults (changed by ``--param``) on the train split, then, without refitting, samples
@@ -16,7 +18,9 @@ and scores them as the report does: MiniRocket features and classifier fitted on
 train data, FID of the first ``len(test)`` samples as a multiple of FID(train, test),
 IS of the same samples, CAS of all 1000. A row is the mean over the draws (CAS of one
 generator moves by several points from draw to draw); the summary averages the rows
-over seeds.
+over seeds. Each ``--prior`` option trains one more prior on every fitted tokenizer,
+with the given generator parameters changed, and scores it the same way (rows
+``prior`` = the option's text; the generator fitted end to end is ``fitted``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import time
 
 import numpy as np
 import torch
+from sklearn.base import clone
 
 from skncvqvae import NCVQVAEGenerator
 from skncvqvae.evaluation import (
@@ -38,20 +43,9 @@ from skncvqvae.evaluation import (
 )
 
 
-def run(name: str, seed: int, temperatures, scales, draws: int, params=None) -> list[dict]:
-    X_train, y_train, X_test, y_test = load_dataset(name)
-    extractor = make_feature_extractor(X_train, random_state=0)
-    classifier = make_classifier(X_train, y_train, random_state=0)
-    floor = fid_score(X_test, X_train, feature_extractor=extractor)
-    start = time.perf_counter()
-    gen = NCVQVAEGenerator(random_state=seed, device="cpu").set_params(**(params or {}))
-    gen.fit(X_train, y_train)
-    fit_s = time.perf_counter() - start
-    print(
-        f"{name} seed {seed}: fit {fit_s:.0f} s; prior {len(gen.history_)} epochs, "
-        f"masked accuracy {gen.history_[-1]['masked_accuracy']:.3f}",
-        flush=True,
-    )
+def score(gen, data, temperatures, scales, draws: int, label: dict) -> list[dict]:
+    """Rows of FID ratio, IS and CAS of ``gen`` per sampler setting, means over draws."""
+    X_test, y_test, extractor, classifier, floor = data
     rows = []
     for temperature in temperatures:
         for scale in scales:
@@ -70,15 +64,53 @@ def run(name: str, seed: int, temperatures, scales, draws: int, params=None) -> 
                         sample_s,
                     )
                 )
-            fid, score, cas, sample_s = np.mean(scores, axis=0)
-            rows.append(
-                dict(dataset=name, seed=seed, T=temperature, g=scale, fid=fid, IS=score, cas=cas)
-            )
+            fid, score_, cas, sample_s = np.mean(scores, axis=0)
+            rows.append(dict(**label, T=temperature, g=scale, fid=fid, IS=score_, cas=cas))
             print(
-                f"  T={temperature:g} g={scale:g}: FIDx={fid:.2f} IS={score:.3f} CAS={cas:.3f} "
-                f"(draws {[round(s[2], 3) for s in scores]}; {sample_s:.1f} s per 1000)",
+                f"  {label['prior']}: T={temperature:g} g={scale:g}: FIDx={fid:.2f} "
+                f"IS={score_:.3f} CAS={cas:.3f} (draws {[round(s[2], 3) for s in scores]}; "
+                f"{sample_s:.1f} s per 1000)",
                 flush=True,
             )
+    return rows
+
+
+def _report_fit(name, seed, what, gen, fit_s) -> None:
+    print(
+        f"{name} seed {seed} {what}: fit {fit_s:.0f} s; prior {len(gen.history_)} epochs, "
+        f"masked accuracy {gen.history_[-1]['masked_accuracy']:.3f}",
+        flush=True,
+    )
+
+
+def run(
+    name: str, seed: int, temperatures, scales, draws: int, params=None, priors=()
+) -> list[dict]:
+    """Fit a generator on ``name``'s train split and score it.
+
+    Each entry of ``priors`` (a dict of generator parameters) also trains a
+    prior again on the same fitted tokenizer (``refit_tokenizer=False``) with
+    those parameters changed, scored the same way: prior settings compared
+    without the tokenizer's seed-to-seed spread.
+    """
+    X_train, y_train, X_test, y_test = load_dataset(name)
+    extractor = make_feature_extractor(X_train, random_state=0)
+    classifier = make_classifier(X_train, y_train, random_state=0)
+    floor = fid_score(X_test, X_train, feature_extractor=extractor)
+    data = (X_test, y_test, extractor, classifier, floor)
+    start = time.perf_counter()
+    gen = NCVQVAEGenerator(random_state=seed, device="cpu").set_params(**(params or {}))
+    gen.fit(X_train, y_train)
+    _report_fit(name, seed, "", gen, time.perf_counter() - start)
+    label = dict(dataset=name, seed=seed)
+    rows = score(gen, data, temperatures, scales, draws, {**label, "prior": "fitted"})
+    for prior in priors:
+        text = ",".join(f"{k}={v}" for k, v in prior.items())
+        refit = clone(gen).set_params(tokenizer=gen.tokenizer_, refit_tokenizer=False, **prior)
+        start = time.perf_counter()
+        refit.fit(X_train, y_train)
+        _report_fit(name, seed, f"prior {text}", refit, time.perf_counter() - start)
+        rows.extend(score(refit, data, temperatures, scales, draws, {**label, "prior": text}))
     return rows
 
 
@@ -96,6 +128,12 @@ def add_param_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _prior_config(text: str) -> dict:
+    from skncvqvae.cli import _key_value
+
+    return dict(_key_value(item) for item in text.split(","))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="*", default=["GunPoint"])
@@ -104,6 +142,15 @@ def main(argv=None) -> None:
     parser.add_argument("--guidance-scales", nargs="+", type=float, default=[1.0, 2.0])
     parser.add_argument("--draws", type=int, default=1)
     add_param_option(parser)
+    parser.add_argument(
+        "--prior",
+        type=_prior_config,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[,KEY=VALUE...]",
+        help="also train a prior again on each fitted tokenizer with these generator "
+        "parameters (repeatable: one prior per option)",
+    )
     args = parser.parse_args(argv)
     params = dict(args.param)
     torch.set_num_threads(1)
@@ -111,11 +158,23 @@ def main(argv=None) -> None:
     for name in args.datasets:
         for seed in args.seeds:
             rows.extend(
-                run(name, seed, args.temperatures, args.guidance_scales, args.draws, params)
+                run(
+                    name,
+                    seed,
+                    args.temperatures,
+                    args.guidance_scales,
+                    args.draws,
+                    params,
+                    args.prior,
+                )
             )
     import pandas as pd
 
-    table = pd.DataFrame(rows).groupby(["dataset", "T", "g"])[["fid", "IS", "cas"]].mean()
+    table = (
+        pd.DataFrame(rows)
+        .groupby(["dataset", "prior", "T", "g"], sort=False)[["fid", "IS", "cas"]]
+        .mean()
+    )
     print(f"\nMean over seeds {args.seeds}:")
     print(table.round(3).to_markdown())
 
