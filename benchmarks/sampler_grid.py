@@ -64,11 +64,11 @@ def score(gen, data, temperatures, scales, draws: int, label: dict) -> list[dict
                         sample_s,
                     )
                 )
-            fid, score_, cas, sample_s = np.mean(scores, axis=0)
-            rows.append(dict(**label, T=temperature, g=scale, fid=fid, IS=score_, cas=cas))
+            fid, inception, cas, sample_s = np.mean(scores, axis=0)
+            rows.append(dict(**label, T=temperature, g=scale, fid=fid, IS=inception, cas=cas))
             print(
                 f"  {label['prior']}: T={temperature:g} g={scale:g}: FIDx={fid:.2f} "
-                f"IS={score_:.3f} CAS={cas:.3f} (draws {[round(s[2], 3) for s in scores]}; "
+                f"IS={inception:.3f} CAS={cas:.3f} (draws {[round(s[2], 3) for s in scores]}; "
                 f"{sample_s:.1f} s per 1000)",
                 flush=True,
             )
@@ -77,7 +77,7 @@ def score(gen, data, temperatures, scales, draws: int, label: dict) -> list[dict
 
 def _report_fit(name, seed, what, gen, fit_s) -> None:
     print(
-        f"{name} seed {seed} {what}: fit {fit_s:.0f} s; prior {len(gen.history_)} epochs, "
+        f"{name} seed {seed}{what}: fit {fit_s:.0f} s; prior {len(gen.history_)} epochs, "
         f"masked accuracy {gen.history_[-1]['masked_accuracy']:.3f}",
         flush=True,
     )
@@ -109,7 +109,7 @@ def run(
         refit = clone(gen).set_params(tokenizer=gen.tokenizer_, refit_tokenizer=False, **prior)
         start = time.perf_counter()
         refit.fit(X_train, y_train)
-        _report_fit(name, seed, f"prior {text}", refit, time.perf_counter() - start)
+        _report_fit(name, seed, f" prior {text}", refit, time.perf_counter() - start)
         rows.extend(score(refit, data, temperatures, scales, draws, {**label, "prior": text}))
     return rows
 
