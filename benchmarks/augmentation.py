@@ -18,11 +18,12 @@ Usage::
     python benchmarks/augmentation.py --datasets GunPoint --seeds 0 --param max_epochs=300
     python benchmarks/augmentation.py --guidance-scales 2    # also the generator at guidance 2
     python benchmarks/augmentation.py --mask-ratios 0.25 1   # and at other resample_mask_ratio
+    python benchmarks/augmentation.py --resample resample_residual=True,resample_mask_ratio=1
 
-``--guidance-scales`` and ``--mask-ratios`` add one generator column per value: the
+``--guidance-scales`` and ``--mask-ratios`` add one generator column per value, and
+``--resample KEY=VALUE[,KEY=VALUE...]`` (repeatable) one column per option: the
 same fitted generator (one fit per dataset and seed) draws the new rows again with
-``guidance_scale`` or ``resample_mask_ratio`` set to it, exactly as ``fit_resample``
-would with that parameter.
+those sampling parameters set, exactly as ``fit_resample`` would with them.
 
 Runs in parallel processes (``--n-jobs``), one torch thread each; needs the
 ``test`` extras (imbalanced-learn).
@@ -114,11 +115,16 @@ def resample_with(gen, X, y, y_res, **params):
     return np.concatenate([X, out]), y_res
 
 
-def extra_columns(scales=(), ratios=()) -> list[tuple[str, dict]]:
+def extra_columns(scales=(), ratios=(), configs=()) -> list[tuple[str, dict]]:
     """(column name, generator parameters) of the resampled generator columns."""
-    return [(f"NCVQVAEGenerator g={g:g}", {"guidance_scale": g}) for g in scales] + [
-        (f"NCVQVAEGenerator r={r:g}", {"resample_mask_ratio": r}) for r in ratios
-    ]
+    return (
+        [(f"NCVQVAEGenerator g={g:g}", {"guidance_scale": g}) for g in scales]
+        + [(f"NCVQVAEGenerator r={r:g}", {"resample_mask_ratio": r}) for r in ratios]
+        + [
+            ("NCVQVAEGenerator " + ",".join(f"{k}={v}" for k, v in cfg.items()), cfg)
+            for cfg in configs
+        ]
+    )
 
 
 def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
@@ -160,7 +166,7 @@ def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
 
 def main(argv=None) -> None:
     from joblib import Parallel, delayed
-    from sampler_grid import add_param_option  # benchmarks/ is the script's folder
+    from sampler_grid import _prior_config, add_param_option  # benchmarks/ is the script's folder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=DATASETS)
@@ -180,6 +186,15 @@ def main(argv=None) -> None:
         default=[],
         help="extra generator columns: the fitted generator resampled at these resample_mask_ratio",
     )
+    parser.add_argument(
+        "--resample",
+        type=_prior_config,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[,KEY=VALUE...]",
+        help="extra generator column: the fitted generator resampled with these sampling "
+        "parameters (repeatable)",
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--csv", default=None, help="also write per-run rows to this CSV")
     args = parser.parse_args(argv)
@@ -194,7 +209,7 @@ def main(argv=None) -> None:
         f"{torch.__version__}, scikit-learn {sklearn.__version__}; generator params {params}"
     )
     jobs = list(itertools.product(args.datasets, args.seeds))
-    extras = extra_columns(args.guidance_scales, args.mask_ratios)
+    extras = extra_columns(args.guidance_scales, args.mask_ratios, args.resample)
     samplers = SAMPLERS + [name for name, _ in extras]
     rows = []
     for result in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
