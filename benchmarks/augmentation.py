@@ -18,7 +18,7 @@ Usage::
     python benchmarks/augmentation.py --datasets GunPoint --seeds 0 --param max_epochs=300
     python benchmarks/augmentation.py --guidance-scales 2    # also the generator at guidance 2
     python benchmarks/augmentation.py --mask-ratios 0.25 1   # and at other resample_mask_ratio
-    python benchmarks/augmentation.py --resample resample_residual=True,resample_mask_ratio=1
+    python benchmarks/augmentation.py --resample guidance_scale=3,resample_mask_ratio=1
 
 ``--guidance-scales`` and ``--mask-ratios`` add one generator column per value, and
 ``--resample KEY=VALUE[,KEY=VALUE...]`` (repeatable) one column per option: the

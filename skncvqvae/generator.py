@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sklearn.base import _fit_context, clone
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_array, gen_batches
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -238,13 +238,6 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         1-NN 0.768 against 0.764, MiniRocket 0.902 against 0.901: a gain within
         seed noise, seen in two independent runs; ``docs/benchmarks.md``), and
         the new series stay near real ones of their class.
-    resample_residual : bool, default=False
-        Whether each variation also gets its source series' reconstruction
-        residual, ``x - decode(encode(x))``: the noise and fine detail that
-        the tokens do not hold. The decoder draws smoother series than real
-        ones; with the residual, a variation differs from its source only
-        where the prior drew new tokens. Applies to :meth:`fit_resample` and
-        :meth:`sample_variations` (at any ``mask_ratio``, 1 included).
     quality : {"standard", "high"}, default="standard"
         Budget preset of a ``tokenizer`` left at ``max_epochs="auto"``.
         ``"high"`` trains stage 1 for twice the optimisation steps of
@@ -335,7 +328,6 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         "choice_temperature": [Interval(numbers.Real, 0, None, closed="left")],
         "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
         "resample_mask_ratio": [Interval(numbers.Real, 0, 1, closed="right")],
-        "resample_residual": ["boolean"],
         "quality": [StrOptions({"standard", "high"})],
     }
 
@@ -355,7 +347,6 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         choice_temperature=1.0,
         guidance_scale=2.0,
         resample_mask_ratio=0.5,
-        resample_residual=False,
         quality="standard",
         max_epochs="auto",
         batch_size=32,
@@ -380,7 +371,6 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.choice_temperature = choice_temperature
         self.guidance_scale = guidance_scale
         self.resample_mask_ratio = resample_mask_ratio
-        self.resample_residual = resample_residual
         self.quality = quality
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -607,20 +597,15 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         """
         if ratio == 1:
             self._generate_into(out, class_ids, seed)
-        else:
-            mask_seed, draw_seed = spawn_seeds(seed, 2)
-            tokens = torch.as_tensor(self.tokenizer_.encode(X).reshape(len(X), -1))
-            n_tokens = tokens.shape[1]
-            n_masked = min(n_tokens, max(1, round(ratio * n_tokens)))
-            scores = torch.as_tensor(np.random.default_rng(mask_seed).random(tokens.shape))
-            mask = scores.argsort(dim=1).argsort(dim=1) < n_masked
-            start = torch.where(mask, self.net_.module_.mask_id, tokens)
-            self._generate_into(out, class_ids, draw_seed, start_tokens=start)
-        if self.resample_residual:
-            # What the tokens of each source do not hold, added back in data space.
-            X3 = np.asarray(X, dtype=np.float64).reshape(out.shape)
-            for rows in gen_batches(len(X3), max(self.batch_size, 256)):
-                out[rows] += X3[rows] - self.tokenizer_.reconstruct(X3[rows])
+            return
+        mask_seed, draw_seed = spawn_seeds(seed, 2)
+        tokens = torch.as_tensor(self.tokenizer_.encode(X).reshape(len(X), -1))
+        n_tokens = tokens.shape[1]
+        n_masked = min(n_tokens, max(1, round(ratio * n_tokens)))
+        scores = torch.as_tensor(np.random.default_rng(mask_seed).random(tokens.shape))
+        mask = scores.argsort(dim=1).argsort(dim=1) < n_masked
+        start = torch.where(mask, self.net_.module_.mask_id, tokens)
+        self._generate_into(out, class_ids, draw_seed, start_tokens=start)
 
     def sample_variations(self, X, y=None, *, mask_ratio=None, random_state=None):
         """Variations of given series: part of each one's tokens drawn again by the prior.

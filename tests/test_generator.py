@@ -526,40 +526,6 @@ def test_sample_variations_labels(unit_gen, unit_test_data, monkeypatch):
     assert X_tiny.shape == (3, 1, X.shape[-1])
 
 
-@pytest.mark.parametrize("ratio", [0.25, 1])
-def test_sample_variations_with_the_residual(unit_gen, unit_test_data, ratio):
-    """The residual option adds exactly ``x - reconstruct(x)`` to the same variations."""
-    X, y = unit_test_data
-    gen = copy.deepcopy(unit_gen)
-    with one_torch_thread():
-        plain, _ = gen.sample_variations(X[:5], y[:5], mask_ratio=ratio, random_state=2)
-        gen.set_params(resample_residual=True)
-        detailed, y_new = gen.sample_variations(X[:5], y[:5], mask_ratio=ratio, random_state=2)
-        residual = X[:5] - gen.tokenizer_.reconstruct(X[:5])
-    assert np.abs(residual).max() > 1e-3  # the tiny tokenizer reconstructs with an error
-    np.testing.assert_allclose(detailed - plain, residual, rtol=0, atol=1e-12)
-    assert y_new.tolist() == y[:5].tolist()
-
-
-def test_fit_resample_with_the_residual_stays_nearer_its_sources():
-    """One token redrawn: with the residual a new series differs from its source only by
-    that token's decoded change, without it also by the whole reconstruction error."""
-    X, y = _imbalanced()
-    X2 = X[:, 0, :]  # 2D input: the residual is added in the input's own layout
-    minors = X2[y == "minor"]
-
-    def distance_to_nearest_source(residual):
-        gen = make_gen(resample_residual=residual, resample_mask_ratio=1e-9)
-        with one_torch_thread():
-            X_res, y_res = gen.fit_resample(X2, y)
-        assert X_res.shape == (24, 32) and y_res[16:].tolist() == ["minor"] * 8
-        gap = np.abs(X_res[16:, None, :] - minors[None]).mean(axis=2)
-        return gap.min(axis=1)
-
-    plain, detailed = distance_to_nearest_source(False), distance_to_nearest_source(True)
-    assert (detailed < plain).all(), (detailed, plain)
-
-
 @pytest.mark.parametrize(
     "kwargs, match",
     [
