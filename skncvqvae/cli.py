@@ -52,9 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--dataset",
         default=defaults.dataset,
-        help="aeon dataset name (GunPoint, ArrowHead, ItalyPowerDemand, BasicMotions and "
-        "UnitTest are bundled and work offline), an .npz file with X_train, y_train, X_test, "
-        "y_test, or a DIR/NAME prefix of NAME_TRAIN.ts and NAME_TEST.ts files",
+        help="aeon dataset name (GunPoint, ArrowHead, ItalyPowerDemand, BasicMotions, "
+        "UnitTest, ACSF1 and OSULeaf are bundled and work offline), an .npz file with "
+        "X_train, y_train, X_test, y_test, or a DIR/NAME prefix of NAME_TRAIN.ts and "
+        "NAME_TEST.ts files",
     )
     report.add_argument(
         "--variants", nargs="+", default=list(defaults.variants), choices=sorted(VARIANTS)

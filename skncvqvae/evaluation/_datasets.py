@@ -8,13 +8,18 @@ import numpy as np
 
 __all__ = ["BUNDLED", "load_dataset"]
 
-#: aeon datasets shipped inside aeon's wheel, loadable offline.
+#: aeon's classification datasets shipped inside its wheel, loadable offline: name to
+#: aeon's loader (``load_classification`` reads the name from aeon's data folder).
 BUNDLED = {
     "GunPoint": "load_gunpoint",
     "ArrowHead": "load_arrow_head",
     "ItalyPowerDemand": "load_italy_power_demand",
     "BasicMotions": "load_basic_motions",
     "UnitTest": "load_unit_test",
+    "ACSF1": "load_classification",
+    "OSULeaf": "load_classification",
+    "JapaneseVowels": "load_classification",  # unequal lengths
+    "PickupGestureWiimoteZ": "load_classification",  # unequal lengths
 }
 
 
@@ -32,7 +37,10 @@ def load_dataset(name: str):
     Returns
     -------
     X_train, y_train, X_test, y_test : ndarray
-        ``X`` of shape (n_cases, n_channels, n_timepoints), float64.
+        ``X`` of shape (n_cases, n_channels, n_timepoints), float64. For a
+        dataset of unequal lengths (JapaneseVowels, PickupGestureWiimoteZ) each
+        ``X`` is a list of ``(n_channels, n_timepoints_i)`` arrays, which the
+        estimators take with ``unequal_length="resample"`` or ``"pad"``.
     """
     path = Path(name)
     if path.suffix == ".npz":
@@ -56,8 +64,9 @@ def load_dataset(name: str):
         import aeon.datasets
 
         loader = getattr(aeon.datasets, BUNDLED[name])
-        X_train, y_train = loader(split="train")
-        X_test, y_test = loader(split="test")
+        args = (name,) if BUNDLED[name] == "load_classification" else ()
+        X_train, y_train = loader(*args, split="train")
+        X_test, y_test = loader(*args, split="test")
         return X_train, y_train, X_test, y_test
     from aeon.datasets import load_classification
 

@@ -337,6 +337,16 @@ def test_load_bundled():
     assert len(y_train) == 20 and len(y_test) == 22
 
 
+def test_load_bundled_through_aeons_data_folder():
+    """Names without a loader of their own come from aeon's data folder, offline."""
+    X_train, y_train, X_test, y_test = load_dataset("ACSF1")
+    assert X_train.shape == (100, 1, 1460) and X_test.shape == (100, 1, 1460)
+    assert len(set(y_train)) == 10
+    X_train, *_ = load_dataset("JapaneseVowels")  # unequal lengths: a list of arrays
+    assert len(X_train) == 270 and {x.shape[0] for x in X_train} == {12}
+    assert len({x.shape[1] for x in X_train}) > 1
+
+
 def test_npz_through_the_cli_plumbing(tmp_path, monkeypatch):
     path = tmp_path / "data.npz"
     _write_npz(path)
