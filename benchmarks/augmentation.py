@@ -166,7 +166,7 @@ def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
 
 def main(argv=None) -> None:
     from joblib import Parallel, delayed
-    from sampler_grid import _prior_config, add_param_option  # benchmarks/ is the script's folder
+    from sampler_grid import add_param_option, parameter_set  # benchmarks/ is the script's folder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=DATASETS)
@@ -188,7 +188,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument(
         "--resample",
-        type=_prior_config,
+        type=parameter_set,
         action="append",
         default=[],
         metavar="KEY=VALUE[,KEY=VALUE...]",

@@ -128,7 +128,9 @@ def add_param_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _prior_config(text: str) -> dict:
+def parameter_set(text: str) -> dict:
+    """``"KEY=VALUE,KEY=VALUE"`` as a dict of parameters (``--prior``, and ``--resample`` of
+    ``augmentation.py``)."""
     from skncvqvae.cli import _key_value
 
     return dict(_key_value(item) for item in text.split(","))
@@ -144,7 +146,7 @@ def main(argv=None) -> None:
     add_param_option(parser)
     parser.add_argument(
         "--prior",
-        type=_prior_config,
+        type=parameter_set,
         action="append",
         default=[],
         metavar="KEY=VALUE[,KEY=VALUE...]",

@@ -8,19 +8,19 @@ import numpy as np
 
 __all__ = ["BUNDLED", "load_dataset"]
 
-#: aeon's classification datasets shipped inside its wheel, loadable offline: name to
-#: aeon's loader (``load_classification`` reads the name from aeon's data folder).
-BUNDLED = {
-    "GunPoint": "load_gunpoint",
-    "ArrowHead": "load_arrow_head",
-    "ItalyPowerDemand": "load_italy_power_demand",
-    "BasicMotions": "load_basic_motions",
-    "UnitTest": "load_unit_test",
-    "ACSF1": "load_classification",
-    "OSULeaf": "load_classification",
-    "JapaneseVowels": "load_classification",  # unequal lengths
-    "PickupGestureWiimoteZ": "load_classification",  # unequal lengths
-}
+#: aeon's classification datasets shipped inside its wheel: ``load_classification``
+#: reads them from aeon's data folder, offline.
+BUNDLED = (
+    "GunPoint",
+    "ArrowHead",
+    "ItalyPowerDemand",
+    "BasicMotions",
+    "UnitTest",
+    "ACSF1",
+    "OSULeaf",
+    "JapaneseVowels",  # unequal lengths
+    "PickupGestureWiimoteZ",  # unequal lengths
+)
 
 
 def load_dataset(name: str):
@@ -60,15 +60,7 @@ def load_dataset(name: str):
         X_train, y_train = load_from_ts_file(str(train_ts))
         X_test, y_test = load_from_ts_file(str(path.parent / f"{path.name}_TEST.ts"))
         return np.asarray(X_train), y_train, np.asarray(X_test), y_test
-    if name in BUNDLED:
-        import aeon.datasets
-
-        loader = getattr(aeon.datasets, BUNDLED[name])
-        args = (name,) if BUNDLED[name] == "load_classification" else ()
-        X_train, y_train = loader(*args, split="train")
-        X_test, y_test = loader(*args, split="test")
-        return X_train, y_train, X_test, y_test
-    from aeon.datasets import load_classification
+    from aeon.datasets import load_classification  # bundled names load offline
 
     try:
         X_train, y_train = load_classification(name, split="train")
