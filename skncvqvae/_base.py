@@ -270,8 +270,13 @@ class BaseTorchEstimator(BaseEstimator):
             verbose=self.verbose,
             validation_fraction=build["validation_fraction"],
             description=build["description"],
+            weight_average=self._weight_average(),
             **module_kwargs,
         )
+
+    def _weight_average(self) -> float | None:
+        """Decay of the :class:`~skncvqvae._training.WeightAverage` of the net, or ``None``."""
+        return None
 
     def _set_fitted(self, net: SelfLossNet, **attributes) -> None:
         """Keep ``net`` and the fitted ``attributes``, ``net_`` last.

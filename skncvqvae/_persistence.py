@@ -113,6 +113,10 @@ def _collect(estimator, prefix: str, tensors: dict) -> dict:
         tensors[f"{prefix}module.{name}"] = tensor.detach().cpu().contiguous()
     if getattr(net, "generator_state_", None) is not None:
         tensors[f"{prefix}generator_state"] = net.generator_state_.cpu().contiguous()
+    average = dict(net.callbacks_).get("weight_average")
+    if average is not None and average.trained_ is not None:
+        for name, tensor in average.trained_.items():
+            tensors[f"{prefix}trained.{name}"] = tensor.detach().cpu().contiguous()
     nested = {
         k: _collect(v, f"{prefix}{k}.", tensors)
         for k, v in vars(estimator).items()
@@ -162,6 +166,19 @@ def _restore(description: dict, prefix: str, tensors: dict, device: str):
     net.module_.to(net_device).eval()
     net.history = History(description["history"])
     dict(net.callbacks_)["lr_scheduler"].step_ = description["schedule_step"]
+    average = dict(net.callbacks_).get("weight_average")
+    if average is not None:
+        # The module holds the average; a resumed fit trains on from the saved
+        # trained weights (absent in files written before averaging existed).
+        params = dict(net.module_.named_parameters())
+        average.average_ = {name: p.detach().clone() for name, p in params.items()}
+        trained = {
+            k[len(prefix) + len("trained.") :]: v.to(net_device)
+            for k, v in tensors.items()
+            if k.startswith(f"{prefix}trained.")
+        }
+        average.trained_ = trained or None
+        average.step_ = description["schedule_step"]
     net.generator_state_ = tensors.get(f"{prefix}generator_state")
     net.build_args_ = build
     estimator.net_ = net

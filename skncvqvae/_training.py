@@ -30,6 +30,7 @@ __all__ = [
     "EpochProgressBar",
     "NonFiniteLossError",
     "SelfLossNet",
+    "WeightAverage",
     "epoch_terms",
     "fused_adamw",
     "make_net",
@@ -120,6 +121,56 @@ class CosineSchedule(Callback):
         if training:
             self.step_ += 1
             self._apply(net)
+
+
+class WeightAverage(Callback):
+    """An exponential moving average of the module's parameters, which it holds after a fit.
+
+    After training step ``t`` the average moves towards the parameters by
+    ``1 - min(decay, (1 + t) / (10 + t))``: the short warm-up forgets the
+    random initial weights within the first steps. When a fit ends (also
+    after an interruption) the module's parameters are replaced by their
+    average and the trained ones are kept in ``trained_``; a resumed fit
+    (``partial_fit``, ``warm_start``) puts them back first and trains on from
+    them, not from the average. Buffers are not averaged.
+    """
+
+    def __init__(self, decay: float):
+        self.decay = decay
+
+    def initialize(self):
+        self.average_ = None
+        self.trained_ = None
+        self.step_ = 0
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        params = dict(net.module_.named_parameters())
+        with torch.no_grad():
+            if self.trained_ is not None:
+                for name, weight in self.trained_.items():
+                    params[name].copy_(weight)
+                self.trained_ = None
+            if self.average_ is None:
+                self.average_ = {name: p.detach().clone() for name, p in params.items()}
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if not training:
+            return
+        self.step_ += 1
+        weight = 1.0 - min(self.decay, (1 + self.step_) / (10 + self.step_))
+        with torch.no_grad():
+            for name, param in net.module_.named_parameters():
+                self.average_[name].lerp_(param, weight)
+
+    def on_train_end(self, net, **kwargs):
+        if self.average_ is None:
+            return
+        with torch.no_grad():
+            params = dict(net.module_.named_parameters())
+            self.trained_ = {name: p.detach().clone() for name, p in params.items()}
+            for name, average in self.average_.items():
+                params[name].copy_(average)
 
 
 def epoch_terms(net: NeuralNet, names) -> list[dict]:
@@ -259,6 +310,7 @@ def make_net(
     verbose: int,
     validation_fraction: float | None = None,
     description: str = "training",
+    weight_average: float | None = None,
     **module_kwargs,
 ) -> SelfLossNet:
     """Build a :class:`SelfLossNet` with AdamW and a per-step cosine schedule.
@@ -267,7 +319,8 @@ def make_net(
     validation split) sets the schedule's length, ``max_epochs`` times the
     number of batches per epoch. ``seed`` is split into independent seeds for
     the module's generator and the shuffling; the caller seeds weight
-    initialisation with ``seed`` itself (:func:`seeded`).
+    initialisation with ``seed`` itself (:func:`seeded`). ``weight_average``, a
+    decay, adds a :class:`WeightAverage` of the parameters (``"weight_average"``).
     """
     from ._accelerate import accelerated_net
 
@@ -276,6 +329,8 @@ def make_net(
     augment_seed, loader_seed = spawn_seeds(seed, 2)
     steps = max(1, max_epochs * math.ceil(n_fit / batch_size))
     callbacks = [("lr_scheduler", CosineSchedule(steps))]
+    if weight_average is not None:
+        callbacks.append(("weight_average", WeightAverage(weight_average)))
     if verbose:
         callbacks.append(("progress", EpochProgressBar(description)))
     return net_class(

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skncvqvae import NCVQVAETokenizer
 from skncvqvae._random import derive_seed, seeded, spawn_seeds
-from skncvqvae._training import epoch_terms
+from skncvqvae._training import WeightAverage, epoch_terms
 
 from conftest import TINY, make_sines
 
@@ -126,3 +126,29 @@ def test_prior_auto_budget(n_fit, expected):
     from skncvqvae import NCVQVAEGenerator
 
     assert NCVQVAEGenerator()._n_epochs(n_fit) == expected
+
+
+def test_weight_average_follows_its_formula_and_resumes_from_the_trained_weights():
+    from types import SimpleNamespace
+
+    net = SimpleNamespace(module_=torch.nn.Linear(3, 2))
+    weight = net.module_.weight
+    average = WeightAverage(0.5).initialize()
+    average.on_train_begin(net)
+    expected = weight.detach().clone()
+    steps = [torch.full_like(weight, v) for v in (1.0, -2.0, 4.0)]
+    for t, value in enumerate(steps, start=1):
+        with torch.no_grad():
+            weight.copy_(value)  # what an optimiser step would have left
+        average.on_batch_end(net, training=True)
+        average.on_batch_end(net, training=False)  # validation batches do not count
+        decay = min(0.5, (1 + t) / (10 + t))
+        expected = decay * expected + (1 - decay) * value
+    average.on_train_end(net)
+    torch.testing.assert_close(weight.detach(), expected)
+    torch.testing.assert_close(average.trained_["weight"], steps[-1], rtol=0, atol=0)
+    assert average.step_ == 3
+    average.on_train_begin(net)  # a resumed fit trains on from the last trained weights
+    torch.testing.assert_close(weight.detach(), steps[-1], rtol=0, atol=0)
+    assert average.trained_ is None
+    torch.testing.assert_close(average.average_["weight"], expected)

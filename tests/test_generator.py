@@ -682,6 +682,62 @@ def test_unfitted_tokenizer_is_cloned(unit_test_data, refit_tokenizer):
     assert gen.tokenizer is tokenizer
 
 
+# -- the average of the prior's weights ------------------------------------------------------------------
+def test_ema_of_the_prior_does_not_change_training(unit_test_data):
+    X, y = unit_test_data
+    last = _fit(make_gen(ema_decay=None), X, y)
+    averaged = _fit(make_gen(ema_decay=0.9), X, y)
+    assert "weight_average" not in dict(last.net_.callbacks_)
+    trained = dict(averaged.net_.callbacks_)["weight_average"].trained_
+    held = dict(averaged.net_.module_.named_parameters())
+    for name, param in last.net_.module_.named_parameters():
+        torch.testing.assert_close(trained[name], param, rtol=0, atol=0)
+    assert any(not torch.equal(held[name], trained[name]) for name in trained)
+    assert not np.array_equal(
+        averaged.sample(4, random_state=0)[0], last.sample(4, random_state=0)[0]
+    )
+    # decay 0: the average is the last step's weights, so the model is the same
+    same = _fit(make_gen(ema_decay=0.0), X, y)
+    np.testing.assert_array_equal(
+        same.sample(4, random_state=0)[0], last.sample(4, random_state=0)[0]
+    )
+
+
+def test_warm_start_trains_on_from_the_trained_weights_not_the_average(unit_test_data):
+    # Averaging never feeds back into training, so a resumed averaged prior
+    # trains exactly as a resumed plain one does, if it resumes from its
+    # trained weights (and not from the average it holds).
+    X, y = unit_test_data
+    last = _fit(make_gen(ema_decay=None), X, y)
+    averaged = _fit(make_gen(ema_decay=0.9), X, y)
+    for gen in (last, averaged):
+        _fit(gen.set_params(warm_start=True, max_epochs=5), X, y)
+    assert len(averaged.history_) == 5
+    trained = dict(averaged.net_.callbacks_)["weight_average"].trained_
+    for name, param in last.net_.module_.named_parameters():
+        torch.testing.assert_close(trained[name], param, rtol=0, atol=0)
+
+
+def test_save_and_load_keep_the_trained_weights(unit_test_data, tmp_path):
+    import skncvqvae
+
+    X, y = unit_test_data
+    gen = _fit(make_gen(ema_decay=0.9), X, y)
+    loaded = skncvqvae.load(gen.save(tmp_path / "gen.safetensors"))
+    before, after = (dict(g.net_.callbacks_)["weight_average"] for g in (gen, loaded))
+    for name, weight in before.trained_.items():
+        torch.testing.assert_close(after.trained_[name], weight, rtol=0, atol=0)
+    for name, weight in before.average_.items():
+        torch.testing.assert_close(after.average_[name], weight, rtol=0, atol=0)
+    assert after.step_ == before.step_
+
+
+def test_ema_decay_is_validated(unit_test_data):
+    X, y = unit_test_data
+    with pytest.raises(ValueError, match="ema_decay"):
+        make_gen(ema_decay=1.0).fit(X, y)
+
+
 # -- clone, persistence, model selection -------------------------------------------------------------------
 def test_clone(unit_gen):
     cloned = clone(unit_gen)
