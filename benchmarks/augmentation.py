@@ -19,6 +19,7 @@ Usage::
     python benchmarks/augmentation.py --guidance-scales 2    # also the generator at guidance 2
     python benchmarks/augmentation.py --mask-ratios 0.25 1   # and at other resample_mask_ratio
     python benchmarks/augmentation.py --resample guidance_scale=3,resample_mask_ratio=1
+    python benchmarks/augmentation.py --last-weights   # and from the prior's last weights
 
 ``--guidance-scales`` and ``--mask-ratios`` add one generator column per value, and
 ``--resample KEY=VALUE[,KEY=VALUE...]`` (repeatable) one column per option: the
@@ -131,6 +132,7 @@ def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
     import torch
 
     torch.set_num_threads(1)
+    from sampler_grid import with_last_weights  # benchmarks/ is the script's folder
     from sklearn.metrics import balanced_accuracy_score
 
     from skncvqvae.evaluation import load_dataset
@@ -145,7 +147,9 @@ def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
         results.append((sampler, X_res, y_res, time.perf_counter() - start))
         for name, extra in extras if gen is not None else ():
             start = time.perf_counter()
-            X_g, y_g = resample_with(gen, X_imb, y_imb, y_res, **extra)
+            # extra None: the same draw from the prior's last weights (not their average)
+            source = gen if extra is not None else with_last_weights(gen)
+            X_g, y_g = resample_with(source, X_imb, y_imb, y_res, **(extra or {}))
             results.append((name, X_g, y_g, time.perf_counter() - start))
     for sampler, X_res, y_res, resample_s in results:
         for clf in CLASSIFIERS:
@@ -195,6 +199,12 @@ def main(argv=None) -> None:
         help="extra generator column: the fitted generator resampled with these sampling "
         "parameters (repeatable)",
     )
+    parser.add_argument(
+        "--last-weights",
+        action="store_true",
+        help="extra generator column: the same draw from the fitted prior's last training "
+        "step's weights instead of their average (ema_decay)",
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--csv", default=None, help="also write per-run rows to this CSV")
     args = parser.parse_args(argv)
@@ -210,6 +220,8 @@ def main(argv=None) -> None:
     )
     jobs = list(itertools.product(args.datasets, args.seeds))
     extras = extra_columns(args.guidance_scales, args.mask_ratios, args.resample)
+    if args.last_weights:
+        extras.append(("NCVQVAEGenerator, last weights", None))
     samplers = SAMPLERS + [name for name, _ in extras]
     rows = []
     for result in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(

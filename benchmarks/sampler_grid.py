@@ -9,6 +9,8 @@ Usage::
         --guidance-scales 2 --param tokenizer__downsampled_width=16
     OMP_NUM_THREADS=1 python benchmarks/sampler_grid.py GunPoint --temperatures 1 \
         --guidance-scales 2 --prior batch_size=16
+    OMP_NUM_THREADS=1 python benchmarks/sampler_grid.py GunPoint --seeds 0 --temperatures 1 \
+        --guidance-scales 2 --draws 2 --last-weights
 
 For each dataset and seed, fits ``NCVQVAEGenerator(random_state=seed)`` at the package
 defaults (changed by ``--param``) on the train split, then, without refitting, samples
@@ -21,11 +23,15 @@ generator moves by several points from draw to draw); the summary averages the r
 over seeds. Each ``--prior`` option trains one more prior on every fitted tokenizer,
 with the given generator parameters changed, and scores it the same way (rows
 ``prior`` = the option's text; the generator fitted end to end is ``fitted``).
+``--last-weights`` also scores the fitted generator with its prior's last training
+step's weights in place of their average (``ema_decay``), row ``last weights``:
+the same training, with and without the average.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 
 import numpy as np
@@ -83,8 +89,25 @@ def _report_fit(name, seed, what, gen, fit_s) -> None:
     )
 
 
+def with_last_weights(gen):
+    """A copy of the fitted ``gen`` whose prior holds its last step's weights, not their average."""
+    trained = dict(gen.net_.callbacks_)["weight_average"].trained_
+    gen = copy.deepcopy(gen)
+    with torch.no_grad():
+        for name, param in gen.net_.module_.named_parameters():
+            param.copy_(trained[name])
+    return gen
+
+
 def run(
-    name: str, seed: int, temperatures, scales, draws: int, params=None, priors=()
+    name: str,
+    seed: int,
+    temperatures,
+    scales,
+    draws: int,
+    params=None,
+    priors=(),
+    last_weights: bool = False,
 ) -> list[dict]:
     """Fit a generator on ``name``'s train split and score it.
 
@@ -104,6 +127,11 @@ def run(
     _report_fit(name, seed, "", gen, time.perf_counter() - start)
     label = dict(dataset=name, seed=seed)
     rows = score(gen, data, temperatures, scales, draws, {**label, "prior": "fitted"})
+    if last_weights:
+        last = with_last_weights(gen)
+        rows.extend(
+            score(last, data, temperatures, scales, draws, {**label, "prior": "last weights"})
+        )
     for prior in priors:
         text = ",".join(f"{k}={v}" for k, v in prior.items())
         refit = clone(gen).set_params(tokenizer=gen.tokenizer_, refit_tokenizer=False, **prior)
@@ -153,6 +181,12 @@ def main(argv=None) -> None:
         help="also train a prior again on each fitted tokenizer with these generator "
         "parameters (repeatable: one prior per option)",
     )
+    parser.add_argument(
+        "--last-weights",
+        action="store_true",
+        help="also score each fitted generator with its prior's last weights instead of "
+        "their average (ema_decay)",
+    )
     args = parser.parse_args(argv)
     params = dict(args.param)
     torch.set_num_threads(1)
@@ -168,6 +202,7 @@ def main(argv=None) -> None:
                     args.draws,
                     params,
                     args.prior,
+                    args.last_weights,
                 )
             )
     import pandas as pd
