@@ -91,11 +91,11 @@ def _report_fit(name, seed, what, gen, fit_s) -> None:
 
 def with_last_weights(gen):
     """A copy of the fitted ``gen`` whose prior holds its last step's weights, not their average."""
+    from skncvqvae._training import load_parameters
+
     trained = dict(gen.net_.callbacks_)["weight_average"].trained_
     gen = copy.deepcopy(gen)
-    with torch.no_grad():
-        for name, param in gen.net_.module_.named_parameters():
-            param.copy_(trained[name])
+    load_parameters(gen.net_.module_, trained)
     return gen
 
 

@@ -134,7 +134,7 @@ def _collect(estimator, prefix: str, tensors: dict) -> dict:
 
 
 def _restore(description: dict, prefix: str, tensors: dict, device: str):
-    from ._training import resolve_device
+    from ._training import parameter_copy, resolve_device
 
     estimator = _estimator_class(description["class"])(**_decode(description["params"]))
     for name, value in _decode(description["fitted"]).items():
@@ -170,8 +170,7 @@ def _restore(description: dict, prefix: str, tensors: dict, device: str):
     if average is not None:
         # The module holds the average; a resumed fit trains on from the saved
         # trained weights (absent in files written before averaging existed).
-        params = dict(net.module_.named_parameters())
-        average.average_ = {name: p.detach().clone() for name, p in params.items()}
+        average.average_ = parameter_copy(net.module_)
         trained = {
             k[len(prefix) + len("trained.") :]: v.to(net_device)
             for k, v in tensors.items()

@@ -33,7 +33,9 @@ __all__ = [
     "WeightAverage",
     "epoch_terms",
     "fused_adamw",
+    "load_parameters",
     "make_net",
+    "parameter_copy",
     "resolve_device",
 ]
 
@@ -123,6 +125,19 @@ class CosineSchedule(Callback):
             self._apply(net)
 
 
+def parameter_copy(module: nn.Module) -> dict:
+    """Detached copies of ``module``'s parameters, by name."""
+    return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def load_parameters(module: nn.Module, weights: dict) -> None:
+    """Copy ``weights`` (by name, as :func:`parameter_copy` gives) into ``module``'s parameters."""
+    params = dict(module.named_parameters())
+    with torch.no_grad():
+        for name, weight in weights.items():
+            params[name].copy_(weight)
+
+
 class WeightAverage(Callback):
     """An exponential moving average of the module's parameters, which it holds after a fit.
 
@@ -145,14 +160,11 @@ class WeightAverage(Callback):
         return self
 
     def on_train_begin(self, net, **kwargs):
-        params = dict(net.module_.named_parameters())
-        with torch.no_grad():
-            if self.trained_ is not None:
-                for name, weight in self.trained_.items():
-                    params[name].copy_(weight)
-                self.trained_ = None
-            if self.average_ is None:
-                self.average_ = {name: p.detach().clone() for name, p in params.items()}
+        if self.trained_ is not None:
+            load_parameters(net.module_, self.trained_)
+            self.trained_ = None
+        if self.average_ is None:
+            self.average_ = parameter_copy(net.module_)
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if not training:
@@ -166,11 +178,8 @@ class WeightAverage(Callback):
     def on_train_end(self, net, **kwargs):
         if self.average_ is None:
             return
-        with torch.no_grad():
-            params = dict(net.module_.named_parameters())
-            self.trained_ = {name: p.detach().clone() for name, p in params.items()}
-            for name, average in self.average_.items():
-                params[name].copy_(average)
+        self.trained_ = parameter_copy(net.module_)
+        load_parameters(net.module_, self.average_)
 
 
 def epoch_terms(net: NeuralNet, names) -> list[dict]:

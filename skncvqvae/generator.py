@@ -269,10 +269,11 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         over the training steps, with this decay (and a warm-up over the
         first steps); ``None`` keeps the last step's weights, as the thesis
         does. Averaging does not change how the prior trains and adds about
-        0.1 ms to a training step of about 40 ms; on the four dev datasets (3 seeds, the same trained
-        priors with and without it) it raised the mean CAS from 0.889 to
-        0.897, never lower in any of the 12 runs, with the same FID
-        (``docs/benchmarks.md``, "An average of the prior's weights").
+        0.1 ms to a training step of about 40 ms. On the four dev datasets
+        (3 seeds, the same trained priors with and without it) it raised the
+        mean CAS from 0.889 to 0.897, never lower in any of the 12 runs, with
+        the same FID (``docs/benchmarks.md``, "An average of the prior's
+        weights").
     warm_start : bool, default=False
         With ``True``, ``fit`` on data of the fitted shape and classes keeps the
         fitted tokenizer and continues the prior until it has trained
