@@ -21,6 +21,7 @@ Tables::
     python benchmarks/throughput.py                  # stage 1, stage 2, sample, transform
     python benchmarks/throughput.py --table scaling  # series, length, channels; writes a PNG
     python benchmarks/throughput.py --reference REPO # + the thesis's code, checked out at REPO
+    python benchmarks/throughput.py --mixed-precision bf16  # training rows under bf16 autocast
 
 The main table is on GunPoint's 50 training series: stage 1 at the package
 defaults (naive, Barlow Twins, VIBCReg) and at the thesis's hyperparameters
@@ -96,8 +97,8 @@ SCALING = (
 
 
 # -- one measurement, in its own process --------------------------------------------------
-def _peak_flops(torch, repeats: int = 15) -> float:
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+def _peak_flops(torch, repeats: int = 15, dtype=None) -> float:
+    a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
     for _ in range(3):
         a @ b
     times = []
@@ -145,7 +146,25 @@ def _epoch_seconds(net) -> float:
     return float(np.median(dur[1:] if len(dur) > 1 else dur))
 
 
-def measure(config: dict, epochs: int, threads: int, device: str) -> dict:
+def _training_context(mixed_precision: str, device: str):
+    """Where the training rows run: plainly, or through Accelerate's mixed precision."""
+    import contextlib
+
+    if mixed_precision == "no":
+        return contextlib.nullcontext
+    from accelerate import Accelerator
+
+    from skncvqvae import use_accelerator
+
+    accelerator = Accelerator(
+        cpu=device == "cpu", mixed_precision=mixed_precision, device_placement=False
+    )
+    return lambda: use_accelerator(accelerator)
+
+
+def measure(
+    config: dict, epochs: int, threads: int, device: str, mixed_precision: str = "no"
+) -> dict:
     import resource
 
     import numpy as np
@@ -160,6 +179,10 @@ def measure(config: dict, epochs: int, threads: int, device: str) -> dict:
     kind = config["kind"]
     row = {"row": config["row"], "series": n, "length": X.shape[-1], "channels": X.shape[1]}
     peak = _peak_flops(torch) if device == "cpu" else float("nan")
+    training = _training_context(mixed_precision, device)
+    if mixed_precision == "bf16" and device == "cpu":
+        # the matmul peak in the precision the training rows' matmuls run in
+        row["bf16 peak GFLOP/s"] = _peak_flops(torch, dtype=torch.bfloat16) / 1e9
 
     def tokenizer(max_epochs):
         return NCVQVAETokenizer(**tok_params, max_epochs=max_epochs, device=device, random_state=0)
@@ -175,9 +198,11 @@ def measure(config: dict, epochs: int, threads: int, device: str) -> dict:
 
     if kind == "fit":
         # FLOPs per series do not depend on n: count a one-epoch fit on at most 256.
-        flops = _count_flops(torch, lambda: tokenizer(1).fit(X[:256])) / min(n, 256)
+        with training():
+            flops = _count_flops(torch, lambda: tokenizer(1).fit(X[:256])) / min(n, 256)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        model = tokenizer(epochs).fit(X)
+        with training():
+            model = tokenizer(epochs).fit(X)
         seconds = _epoch_seconds(model.net_)
         row.update({"s/epoch": seconds, "series/s": n / seconds})
     elif kind == "prior":
@@ -194,9 +219,11 @@ def measure(config: dict, epochs: int, threads: int, device: str) -> dict:
                 random_state=0,
             )
 
-        flops = _count_flops(torch, lambda: stage2(1).fit(X, y)) / n
+        with training():
+            flops = _count_flops(torch, lambda: stage2(1).fit(X, y)) / n
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        model = stage2(epochs).fit(X, y)
+        with training():
+            model = stage2(epochs).fit(X, y)
         seconds = _epoch_seconds(model.net_)
         row.update({"s/epoch": seconds, "series/s": n / seconds})
     elif kind == "sample":
@@ -227,6 +254,8 @@ def measure(config: dict, epochs: int, threads: int, device: str) -> dict:
     row["GFLOP/s"] = flops * row["series/s"] / 1e9
     row["peak GFLOP/s"] = peak / 1e9
     row["of peak"] = flops * row["series/s"] / peak
+    if "bf16 peak GFLOP/s" in row:
+        row["of bf16 peak"] = flops * row["series/s"] / (row["bf16 peak GFLOP/s"] * 1e9)
     row["peak RSS MiB"] = peak_rss / 1024
     row["RSS growth MiB"] = (peak_rss - rss_before) / 1024
     if device.startswith("cuda"):
@@ -247,6 +276,8 @@ def _run_one(config: dict, args) -> dict:
         str(args.threads),
         "--device",
         args.device,
+        "--mixed-precision",
+        args.mixed_precision,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -317,6 +348,13 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--reference", help="checkout of the thesis's repository: adds its rows")
+    parser.add_argument(
+        "--mixed-precision",
+        choices=["no", "bf16", "fp16"],
+        default="no",
+        help="train the fit and prior rows through Accelerate with this mixed precision "
+        "(skncvqvae.use_accelerator); sample and transform rows stay float32",
+    )
     parser.add_argument("--png", default="throughput_scaling.png")
     parser.add_argument(
         "--replot", help="redraw the PNG from the JSON lines a scaling run printed, and stop"
@@ -324,7 +362,9 @@ def main(argv=None) -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(json.loads(args.one), args.epochs, args.threads, args.device)))
+        config = json.loads(args.one)
+        row = measure(config, args.epochs, args.threads, args.device, args.mixed_precision)
+        print(json.dumps(row))
         return
 
     import pandas as pd
@@ -338,7 +378,8 @@ def main(argv=None) -> None:
         return
     print(
         f"# {platform.machine()}, {os.cpu_count()} CPUs, {args.threads} torch thread(s), "
-        f"device {args.device}, torch {torch.__version__}, {args.epochs} epochs per fit row",
+        f"device {args.device}, torch {torch.__version__}, {args.epochs} epochs per fit row, "
+        f"mixed precision {args.mixed_precision}",
         flush=True,
     )
     configs = MAIN if args.table == "main" else SCALING

@@ -35,7 +35,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import nn
 from ._random import derive_seed, seeded
-from ._training import NonFiniteLossError, SelfLossNet, epoch_terms, make_net, resolve_device
+from ._training import (
+    MIXED_PRECISION,
+    NonFiniteLossError,
+    SelfLossNet,
+    epoch_terms,
+    make_net,
+    resolve_device,
+)
 from ._validation import check_collection
 
 __all__ = ["BaseTorchEstimator", "worker_threads"]
@@ -138,6 +145,7 @@ class BaseTorchEstimator(BaseEstimator):
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "device": [str],
+        "mixed_precision": [StrOptions(set(MIXED_PRECISION)), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -237,6 +245,7 @@ class BaseTorchEstimator(BaseEstimator):
             if resume:
                 schedule = dict(net.callbacks)["lr_scheduler"].total_steps
                 net = self.net_
+                net.mixed_precision = self._mixed_precision()
                 dict(net.callbacks_)["lr_scheduler"].total_steps = schedule
                 net.max_epochs = build["n_epochs"]
                 net.build_args_ = {**net.build_args_, "n_epochs": build["n_epochs"]}
@@ -271,8 +280,13 @@ class BaseTorchEstimator(BaseEstimator):
             validation_fraction=build["validation_fraction"],
             description=build["description"],
             weight_average=self._weight_average(),
+            mixed_precision=self._mixed_precision(),
             **module_kwargs,
         )
+
+    def _mixed_precision(self) -> str | None:
+        """The autocast precision of training (the ``mixed_precision`` parameter)."""
+        return getattr(self, "mixed_precision", None)
 
     def _weight_average(self) -> float | None:
         """Decay of the :class:`~skncvqvae._training.WeightAverage` of the net, or ``None``."""

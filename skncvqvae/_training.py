@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from ._random import spawn_seeds
 
 __all__ = [
+    "MIXED_PRECISION",
     "CosineSchedule",
     "EpochProgressBar",
     "NonFiniteLossError",
@@ -38,6 +39,10 @@ __all__ = [
     "parameter_copy",
     "resolve_device",
 ]
+
+
+#: The estimators' ``mixed_precision`` values and the autocast dtype of each.
+MIXED_PRECISION = {"bf16": torch.bfloat16}
 
 
 def resolve_device(device: str) -> str:
@@ -205,15 +210,28 @@ class SelfLossNet(NeuralNet):
         Seed of the generator handed to the module.
     term_names : sequence of str, default=()
         Names of the terms recorded per epoch, besides ``loss``.
+    mixed_precision : {"bf16"} or None, default=None
+        Run the module's forward pass (and so its loss) under
+        ``torch.autocast`` with this dtype; ``None`` trains in float32. The
+        weights, their gradients and the optimizer stay float32.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
 
-    def __init__(self, module, *args, seed: int = 0, term_names=(), **kwargs):
+    def __init__(self, module, *args, seed: int = 0, term_names=(), mixed_precision=None, **kwargs):
         kwargs.setdefault("criterion", nn.Identity)
         super().__init__(module, *args, **kwargs)
         self.seed = seed
         self.term_names = term_names
+        self.mixed_precision = mixed_precision
+
+    def _autocast(self):
+        """``torch.autocast`` for :attr:`mixed_precision` (disabled for ``None``)."""
+        # getattr: nets pickled before the attribute existed train in float32
+        dtype = MIXED_PRECISION.get(getattr(self, "mixed_precision", None))
+        return torch.autocast(
+            torch.device(self.device).type, dtype=dtype, enabled=dtype is not None
+        )
 
     def _default_callbacks_for_terms(self):
         callbacks = []
@@ -257,7 +275,7 @@ class SelfLossNet(NeuralNet):
     def _step(self, batch, training: bool):
         self._set_training(training)
         Xi, _ = unpack_data(batch)
-        with torch.set_grad_enabled(training):
+        with torch.set_grad_enabled(training), self._autocast():
             out = self.infer(Xi, generator=self.generator_)
         if training and not torch.isfinite(out.loss.detach()):
             raise NonFiniteLossError(
@@ -320,6 +338,7 @@ def make_net(
     validation_fraction: float | None = None,
     description: str = "training",
     weight_average: float | None = None,
+    mixed_precision: str | None = None,
     **module_kwargs,
 ) -> SelfLossNet:
     """Build a :class:`SelfLossNet` with AdamW and a per-step cosine schedule.
@@ -330,6 +349,7 @@ def make_net(
     the module's generator and the shuffling; the caller seeds weight
     initialisation with ``seed`` itself (:func:`seeded`). ``weight_average``, a
     decay, adds a :class:`WeightAverage` of the parameters (``"weight_average"``).
+    ``mixed_precision`` is :class:`SelfLossNet`'s.
     """
     from ._accelerate import accelerated_net
 
@@ -346,6 +366,7 @@ def make_net(
         module,
         seed=augment_seed,
         term_names=tuple(term_names),
+        mixed_precision=mixed_precision,
         optimizer=torch.optim.AdamW,
         optimizer__weight_decay=weight_decay,
         optimizer__fused=fused_adamw(device) or None,

@@ -282,6 +282,12 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         the generator as it was; the tokenizer has its own ``warm_start``.)
     device : str, default="auto"
         Torch device of the prior; ``"auto"`` picks CUDA when available.
+    mixed_precision : {"bf16"} or None, default=None
+        ``"bf16"`` trains the prior under ``torch.autocast`` in bfloat16 (see
+        :class:`NCVQVAETokenizer`; on a Zen 4 CPU core the prior gained only
+        1.07x, stage 1 1.4x). The default tokenizer (``tokenizer=None``) is
+        made with the same value, as with ``device``; a given tokenizer keeps
+        its own. Sampling stays float32.
     random_state : int, RandomState instance or None, default=None
         Seeds the prior's training and, unless ``sample`` gets its own, sampling.
     verbose : int, default=0
@@ -366,6 +372,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         ema_decay=0.999,
         warm_start=False,
         device="auto",
+        mixed_precision=None,
         random_state=None,
         verbose=0,
     ):
@@ -390,6 +397,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.weight_decay = weight_decay
         self.ema_decay = ema_decay
         self.device = device
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -421,8 +429,14 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         """
         nested = any(key.startswith("tokenizer__") for key in params)
         if nested and "tokenizer" not in params and self.tokenizer is None:
-            self.tokenizer = NCVQVAETokenizer(device=params.get("device", self.device))
+            shared = {key: params[key] for key in ("device", "mixed_precision") if key in params}
+            self.tokenizer = self._default_tokenizer(**shared)
         return super().set_params(**params)
+
+    def _default_tokenizer(self, **params) -> NCVQVAETokenizer:
+        """The tokenizer of ``tokenizer=None``: the generator's device and precision."""
+        params = {"device": self.device, "mixed_precision": self.mixed_precision, **params}
+        return NCVQVAETokenizer(**params)
 
     # -- fit -------------------------------------------------------------------------
     def _unequal_length(self):
@@ -436,11 +450,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             return copy.deepcopy(self.tokenizer)
         if resume:
             return self.tokenizer_
-        tokenizer = (
-            NCVQVAETokenizer(device=self.device)
-            if self.tokenizer is None
-            else clone(self.tokenizer)
-        )
+        tokenizer = self._default_tokenizer() if self.tokenizer is None else clone(self.tokenizer)
         if tokenizer.random_state is None:
             tokenizer.set_params(random_state=seed)
         if tokenizer.max_epochs == "auto":

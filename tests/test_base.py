@@ -11,7 +11,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from skncvqvae import NCVQVAETokenizer
+from skncvqvae import NCVQVAETokenizer, load
 from skncvqvae._random import derive_seed, seeded, spawn_seeds
 from skncvqvae._training import WeightAverage, epoch_terms
 
@@ -152,3 +152,47 @@ def test_weight_average_follows_its_formula_and_resumes_from_the_trained_weights
     torch.testing.assert_close(weight.detach(), steps[-1], rtol=0, atol=0)
     assert average.trained_ is None
     torch.testing.assert_close(average.average_["weight"], expected)
+
+
+# -- mixed precision -----------------------------------------------------------
+def _encoder_output_dtypes(tokenizer, X) -> set:
+    """dtypes of the encoder's outputs over one more training epoch (a warm start)."""
+    seen = set()
+    hook = tokenizer.net_.module_.encoder.register_forward_hook(
+        lambda module, args, output: seen.add(output.dtype)
+    )
+    try:
+        tokenizer.set_params(warm_start=True, max_epochs=len(tokenizer.history_) + 1).fit(X)
+    finally:
+        hook.remove()
+    return seen
+
+
+def test_bf16_mixed_precision_trains_under_autocast_with_float32_weights(tmp_path):
+    X = make_sines(n=24, length=32)
+    params = dict(TINY, ssl="vibcreg", mixed_precision="bf16")
+    tokenizer = NCVQVAETokenizer(**params).fit(X)
+    assert all(np.isfinite(epoch["loss"]) for epoch in tokenizer.history_)
+    weights = tokenizer.net_.module_.state_dict().values()
+    assert {w.dtype for w in weights if w.is_floating_point()} == {torch.float32}
+    features = tokenizer.transform(X)
+    # reproducible, and not the float32 model
+    np.testing.assert_array_equal(NCVQVAETokenizer(**params).fit(X).transform(X), features)
+    plain = NCVQVAETokenizer(**{**params, "mixed_precision": None}).fit(X).transform(X)
+    assert plain.dtype == features.dtype and not np.array_equal(plain, features)
+    # inference stays float32: the same model gives the same features after a reload
+    tokenizer.save(tmp_path / "bf16.safetensors")
+    loaded = load(tmp_path / "bf16.safetensors")
+    assert loaded.mixed_precision == "bf16"
+    np.testing.assert_array_equal(loaded.transform(X), features)
+
+    # the forward pass of training runs in bf16; a resumed fit takes the new setting
+    assert _encoder_output_dtypes(tokenizer, X) == {torch.bfloat16}
+    tokenizer.set_params(mixed_precision=None)
+    assert _encoder_output_dtypes(tokenizer, X) == {torch.float32}
+
+
+def test_mixed_precision_is_validated():
+    X = make_sines(n=8, length=32)
+    with pytest.raises(ValueError, match="'mixed_precision' parameter of NCVQVAETokenizer"):
+        NCVQVAETokenizer(**{**TINY, "mixed_precision": "fp16"}).fit(X)

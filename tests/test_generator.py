@@ -22,6 +22,7 @@ from conftest import (  # tests/ is on sys.path (rootdir conftest)
     TINY,
     TINY_GENERATOR,
     make_sines,
+    make_two_class,
     one_torch_thread,
 )
 
@@ -963,3 +964,25 @@ def test_auto_tokenizer_budget_reaches_the_fitted_tokenizer():
     _fit(gen, X, y)
     assert gen.tokenizer_.max_epochs == TOK["max_epochs"]
     assert len(gen.tokenizer_.history_) == TOK["max_epochs"]
+
+
+def test_generator_mixed_precision_reaches_its_default_tokenizer_and_prior(monkeypatch):
+    X, y = make_two_class(n=20, length=24)
+    generator = NCVQVAEGenerator(**TINY_GENERATOR, mixed_precision="bf16")
+    generator.set_params(tokenizer__max_epochs=2, tokenizer__hidden_dim=16)
+    assert generator.tokenizer.mixed_precision == "bf16"
+    generator.fit(X, y)
+    assert generator.tokenizer_.mixed_precision == "bf16"
+    assert generator.net_.mixed_precision == "bf16"
+    assert all(np.isfinite(epoch["loss"]) for epoch in generator.history_)
+    X_new, _ = generator.sample(4, random_state=0)
+    assert X_new.dtype == np.float64 and np.isfinite(X_new).all()
+    # the default tokenizer of fit (tokenizer=None) too, here with a 2-epoch "auto"
+    # budget; a given tokenizer keeps its own
+    monkeypatch.setattr(NCVQVAEGenerator, "_tokenizer_auto_budget", (2, 0, 2))
+    fitted = NCVQVAEGenerator(**TINY_GENERATOR, mixed_precision="bf16").fit(X, y)
+    assert fitted.tokenizer_.mixed_precision == "bf16"
+    own = NCVQVAEGenerator(NCVQVAETokenizer(**TINY), **TINY_GENERATOR, mixed_precision="bf16").fit(
+        X, y
+    )
+    assert own.tokenizer_.mixed_precision is None and own.net_.mixed_precision == "bf16"
