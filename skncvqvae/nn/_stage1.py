@@ -197,11 +197,7 @@ class NCVQVAEModule(nn.Module):
         z = self.encoder(u)
         q = self.quantizer(z, generator) if quantize else None
         latent = q.quantized if quantize else z
-        # The decoder trains in float32 under mixed precision: trained in bf16 its
-        # samples lost class fidelity (ArrowHead CAS 0.62 against 0.71 with a float32
-        # prior, docs/benchmarks.md); a no-op in float32.
-        with torch.autocast(u.device.type, enabled=False):
-            u_hat = self.decoder(latent.float())
+        u_hat = self.decoder(latent)
         x_hat = istft(u_hat, self.n_fft, self.n_timepoints)
         return latent, q, x_hat, recon_loss(x, x_hat, u, u_hat)
 
