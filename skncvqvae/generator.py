@@ -285,11 +285,12 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     mixed_precision : {"bf16"} or None, default=None
         ``"bf16"`` trains the prior under ``torch.autocast`` in bfloat16 (see
         :class:`NCVQVAETokenizer`; on a Zen 4 CPU core the prior gained only
-        1.07x, stage 1 1.4x). The default tokenizer (``tokenizer=None``) is
+        1.1x, stage 1 1.2-1.5x). The default tokenizer (``tokenizer=None``) is
         made with the same value, as with ``device``; a given tokenizer keeps
         its own. Sampling stays float32. Over 4 datasets x 3 seeds the samples
-        matched float32 on three, but ArrowHead's CAS fell from 0.71 to 0.64:
-        check the samples before relying on it.
+        matched float32 on three, but ArrowHead's CAS fell from 0.71 to 0.64
+        (the decoder of stage 1 trained in bf16 is the cause): check the
+        samples before relying on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the prior's training and, unless ``sample`` gets its own, sampling.
     verbose : int, default=0

@@ -128,10 +128,9 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         the projector and their matmuls run in bf16, the weights, gradients,
         optimizer, codebook search and whitening stay float32. It pays on GPUs
         and on CPUs with bf16 instructions (AVX512-BF16 or AMX: on a Zen 4 core
-        an epoch at the defaults and at the thesis's settings ran 1.4x faster,
-        and the default features kept their mean probe accuracy over 4 datasets
-        x 3 seeds; ``docs/benchmarks.md``); on older CPUs it is many times
-        slower.
+        an epoch ran 1.2-1.5x faster, and the default features lost 0.4 points
+        of mean probe accuracy over 4 datasets x 3 seeds;
+        ``docs/benchmarks.md``); on older CPUs it is many times slower.
         Inference (``transform``, ``encode``, ``decode``) stays float32. The
         same ``random_state`` still gives the same model, but not the float32
         one. ``None`` trains in float32.
