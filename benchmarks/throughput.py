@@ -14,7 +14,10 @@ rows. In each subprocess:
   timing older checkouts with the same script);
 - **throughput**: training samples/s from the median epoch time of skorch's
   history (epochs after the first), series/s of ``transform`` and ``sample``;
-- **fraction of peak** = FLOPs per series x series/s / peak.
+- **fraction of peak** = FLOPs per series x series/s / peak. With
+  ``--mixed-precision bf16`` the training rows use the estimators'
+  ``mixed_precision="bf16"``, and each row also times a bf16 matmul: "of bf16
+  peak" is the same FLOPs divided by that peak.
 
 Tables::
 

@@ -126,8 +126,9 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     mixed_precision : {"bf16"} or None, default=None
         ``"bf16"`` trains under ``torch.autocast`` in bfloat16: convolutions,
         the projector and their matmuls run in bf16, the weights, gradients,
-        optimizer, codebook search and whitening stay float32. It pays on GPUs
-        and on CPUs with bf16 instructions (AVX512-BF16 or AMX: on a Zen 4 core
+        optimizer, codebook search and whitening stay float32. It is meant for
+        GPUs (not measured here) and CPUs with bf16 instructions (AVX512-BF16
+        or AMX: on a Zen 4 core
         an epoch ran 1.2-1.5x faster, and the default features lost 0.4 points
         of mean probe accuracy over 4 datasets x 3 seeds;
         ``docs/benchmarks.md``); on older CPUs it is many times slower.
