@@ -546,6 +546,39 @@ def test_encoder_is_torch_transformer_encoder_with_its_parameters():
         torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
 
 
+def test_attention_under_cpu_bf16_autocast_attends_in_float32():
+    """Under bf16 autocast on the CPU the projections run in bf16 and the attention
+    itself in float32 (its bf16 backward pass is several times slower there), with
+    gradients reaching every parameter."""
+    from torch.overrides import TorchFunctionMode
+
+    from skncvqvae.nn._prior import _SelfAttention
+
+    class RecordAttention(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.dtypes = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func is torch.nn.functional.scaled_dot_product_attention:
+                self.dtypes.append((args[0].dtype, out.dtype))
+            return out
+
+    torch.manual_seed(0)
+    attention = _SelfAttention(16, 2, 0.0)
+    x = torch.randn(3, 5, 16, generator=_gen(1))
+    record = RecordAttention()
+    with torch.autocast("cpu", dtype=torch.bfloat16), record:
+        out = attention(x)
+    assert record.dtypes == [(torch.float32, torch.float32)]
+    assert out.dtype == torch.bfloat16  # out_proj ran under autocast
+    out.float().square().sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in attention.parameters())
+    expected = attention(x)  # float32 throughout
+    torch.testing.assert_close(out.float(), expected, rtol=0.05, atol=0.05)
+
+
 def test_encoder_dropout_is_active_in_training_only():
     from skncvqvae.nn._prior import _Encoder
 
