@@ -120,9 +120,11 @@ def test_auto_budget_reaches_the_net_and_the_schedule():
     assert dict(tok.net_.callbacks_)["lr_scheduler"].total_steps == 3
 
 
-@pytest.mark.parametrize("n_fit, expected", [(50, 2000), (20, 4000), (1000, 125), (20000, 16)])
+@pytest.mark.parametrize(
+    "n_fit, expected", [(50, 2000), (20, 4000), (67, 1334), (200, 1000), (1000, 313), (20000, 16)]
+)
 def test_prior_auto_budget(n_fit, expected):
-    # 50 epochs as optimisation steps of batch 32, clipped to 4000..10000 steps
+    # 1000 epochs as optimisation steps of batch 32, clipped to 4000..10000 steps
     from skncvqvae import NCVQVAEGenerator
 
     assert NCVQVAEGenerator()._n_epochs(n_fit) == expected
