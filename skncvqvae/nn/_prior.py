@@ -19,6 +19,7 @@ every position is decided.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 
@@ -92,18 +93,18 @@ class _SelfAttention(nn.Module):
         batch, n, dim = x.shape
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
         q, k, v = qkv.view(batch, n, 3, self.n_heads, dim // self.n_heads).permute(2, 0, 3, 1, 4)
-        dropout_p = self.dropout if self.training else 0.0
+        precision = contextlib.nullcontext()
         if q.dtype == torch.bfloat16 and q.device.type == "cpu":
             # Under bf16 autocast on the CPU, the flash-attention kernel's backward pass
             # in bf16 takes about 6x as long as in float32 (torch 2.13), which made it
             # most of a bf16 prior step: attend in float32, outside autocast (which
             # would cast back to bf16); the projections around it stay in bf16.
-            with torch.autocast("cpu", enabled=False):
-                out = F.scaled_dot_product_attention(
-                    q.float(), k.float(), v.float(), dropout_p=dropout_p
-                )
-        else:
-            out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+            q, k, v = q.float(), k.float(), v.float()
+            precision = torch.autocast("cpu", enabled=False)
+        with precision:
+            out = F.scaled_dot_product_attention(
+                q, k, v, dropout_p=self.dropout if self.training else 0.0
+            )
         return self.out_proj(out.transpose(1, 2).reshape(batch, n, dim))
 
 
