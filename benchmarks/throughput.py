@@ -15,9 +15,10 @@ rows. In each subprocess:
 - **throughput**: training samples/s from the median epoch time of skorch's
   history (epochs after the first), series/s of ``transform`` and ``sample``;
 - **fraction of peak** = FLOPs per series x series/s / peak. With
-  ``--mixed-precision bf16`` the training rows use the estimators'
-  ``mixed_precision="bf16"``, and each row also times a bf16 matmul: "of bf16
-  peak" is the same FLOPs divided by that peak.
+  ``--mixed-precision bf16`` the training rows and ``sample`` use the estimators'
+  ``mixed_precision="bf16"`` (``sample``: the prior decodes in bf16, the decoder
+  stays float32), and each row also times a bf16 matmul: "of bf16 peak" is the
+  same FLOPs divided by that peak.
 
 Tables::
 
@@ -186,6 +187,7 @@ def measure(
             **config.get("generator", {}),
             max_epochs=max_epochs,
             device=device,
+            mixed_precision=precision,
             random_state=0,
         )
 
@@ -342,8 +344,8 @@ def main(argv=None) -> None:
         "--mixed-precision",
         choices=["no", "bf16"],
         default="no",
-        help="the estimators' mixed_precision for the training rows (bf16 autocast); "
-        "sample and transform run in float32 either way",
+        help="the estimators' mixed_precision (bf16 autocast) for the training rows and "
+        "sample (the prior's decoding; the decoder stays float32); transform runs in float32",
     )
     parser.add_argument("--png", default="throughput_scaling.png")
     parser.add_argument(

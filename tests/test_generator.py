@@ -986,3 +986,53 @@ def test_generator_mixed_precision_reaches_its_default_tokenizer_and_prior(monke
         X, y
     )
     assert own.tokenizer_.mixed_precision is None and own.net_.mixed_precision == "bf16"
+
+
+def _record_sampling_precision(gen, monkeypatch):
+    """Record, per call, whether the prior's decoding and the tokenizer's decoder ran
+    under bf16 autocast."""
+    seen = {"prior": [], "decoder": []}
+    module = gen.net_.module_
+    generate, decode = module.generate, gen.tokenizer_.decode
+
+    def bf16_on():
+        return (
+            torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        )
+
+    def recording_generate(*args, **kwargs):
+        seen["prior"].append(bf16_on())
+        return generate(*args, **kwargs)
+
+    def recording_decode(tokens):
+        seen["decoder"].append(bf16_on())
+        return decode(tokens)
+
+    monkeypatch.setattr(module, "generate", recording_generate)
+    monkeypatch.setattr(gen.tokenizer_, "decode", recording_decode)
+    return seen
+
+
+def test_sampling_precision_follows_mixed_precision_at_sampling_time(unit_gen, monkeypatch):
+    gen = copy.deepcopy(unit_gen)
+    assert gen.mixed_precision is None and gen.net_.mixed_precision is None
+    seen = _record_sampling_precision(gen, monkeypatch)
+    X_fp32, y_fp32 = gen.sample(6, random_state=0)
+    assert seen == {"prior": [False], "decoder": [False]}
+    # a sampling-time setting, like guidance_scale: no refit, the training is unchanged
+    gen.set_params(mixed_precision="bf16")
+    X_bf16, y_bf16 = gen.sample(6, random_state=0)
+    assert seen == {"prior": [False, True], "decoder": [False, False]}  # decoder float32
+    assert gen.net_.mixed_precision is None
+    assert X_bf16.shape == X_fp32.shape and X_bf16.dtype == np.float64
+    assert np.isfinite(X_bf16).all()
+    np.testing.assert_array_equal(y_bf16, y_fp32)
+    # reproducible in bf16 as in float32
+    X_again, _ = gen.sample(6, random_state=0)
+    np.testing.assert_array_equal(X_again, X_bf16)
+    # variations (fit_resample's path) decode under the same setting
+    gen.sample_variations(X_fp32[:2], y_fp32[:2], random_state=0)
+    assert seen["prior"][-1] is True and seen["decoder"][-1] is False
+    gen.set_params(mixed_precision=None)
+    gen.sample(2, random_state=0)
+    assert seen["prior"][-1] is False
