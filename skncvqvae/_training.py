@@ -32,6 +32,7 @@ __all__ = [
     "NonFiniteLossError",
     "SelfLossNet",
     "WeightAverage",
+    "autocast",
     "epoch_terms",
     "fused_adamw",
     "load_parameters",
@@ -43,6 +44,13 @@ __all__ = [
 
 #: The estimators' ``mixed_precision`` values and the autocast dtype of each.
 MIXED_PRECISION = {"bf16": torch.bfloat16}
+
+
+def autocast(mixed_precision: str | None, device) -> torch.autocast:
+    """``torch.autocast`` on ``device``'s type for an estimator's ``mixed_precision``
+    (a key of :data:`MIXED_PRECISION`); disabled for ``None``."""
+    dtype = MIXED_PRECISION.get(mixed_precision)
+    return torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None)
 
 
 def resolve_device(device: str) -> str:
@@ -228,10 +236,7 @@ class SelfLossNet(NeuralNet):
     def _autocast(self):
         """``torch.autocast`` for :attr:`mixed_precision` (disabled for ``None``)."""
         # getattr: nets pickled before the attribute existed train in float32
-        dtype = MIXED_PRECISION.get(getattr(self, "mixed_precision", None))
-        return torch.autocast(
-            torch.device(self.device).type, dtype=dtype, enabled=dtype is not None
-        )
+        return autocast(getattr(self, "mixed_precision", None), self.device)
 
     def _default_callbacks_for_terms(self):
         callbacks = []

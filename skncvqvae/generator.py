@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ._base import BaseTorchEstimator, auto_epochs, n_fitted, worker_threads
 from ._random import spawn_seeds
-from ._training import MIXED_PRECISION
+from ._training import autocast
 from ._validation import as_3d_float, check_n_samples
 from .nn import PRIOR_TERMS, MaskGITPrior
 from .tokenizer import NCVQVAETokenizer
@@ -610,11 +610,6 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         # Unconditional samples have nothing to guide towards: skip the second pass.
         unconditional = self.classes_ is None or bool((ids == module.null_class).all())
         guidance = 1.0 if unconditional else self.guidance_scale
-        # The prior decodes under the current ``mixed_precision`` (a sampling-time
-        # setting, like ``guidance_scale``); the tokenizer's decoder stays float32.
-        # getattr: generators saved before the parameter existed sample in float32
-        dtype = MIXED_PRECISION.get(getattr(self, "mixed_precision", None))
-        device_type = torch.device(self.net_.device).type
         starts = range(0, len(ids), rows)
         progress = tqdm(starts, desc="sampling", disable=not self.verbose, leave=False)
         for start in progress:
@@ -622,7 +617,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             tokens = None
             if start_tokens is not None:
                 tokens = start_tokens[start : start + rows].to(self.net_.device)
-            precision = torch.autocast(device_type, dtype=dtype, enabled=dtype is not None)
+            # the prior decodes under the current ``mixed_precision`` (a sampling-time
+            # setting, like ``guidance_scale``); the tokenizer's decoder stays float32
+            precision = autocast(self._mixed_precision(), self.net_.device)
             with worker_threads(), torch.inference_mode(), precision:
                 tokens = module.generate(
                     batch,
