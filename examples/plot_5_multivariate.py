@@ -20,7 +20,8 @@ on 2 CPU cores.
 # Budget
 # ------
 # Under ``SKNCVQVAE_DOCS_FAST=1`` (the documentation build) each stage trains
-# 4 epochs instead of the package default budget (``max_epochs="auto"``).
+# 4 epochs instead of the package default budget (``max_epochs="auto"``),
+# and the decoder is fine-tuned 4 steps instead of 1000 (``decoder_steps``).
 import os
 
 import matplotlib.pyplot as plt
@@ -37,6 +38,7 @@ from skncvqvae.evaluation import plot_reconstructions, plot_samples_by_class
 FAST = os.environ.get("SKNCVQVAE_DOCS_FAST", "") not in ("", "0")
 EPOCHS_STAGE1 = 4 if FAST else "auto"
 EPOCHS_STAGE2 = 4 if FAST else "auto"
+DECODER_STEPS = 4 if FAST else 1000
 
 X_train, y_train = load_basic_motions(split="train")
 X_test, y_test = load_basic_motions(split="test")
@@ -79,7 +81,11 @@ plt.figure(fig)
 # A generator reuses the fitted tokenizer with ``refit_tokenizer=False``: only
 # the prior (stage 2) trains. Then ``sample`` draws two series per class.
 generator = NCVQVAEGenerator(
-    tokenizer, refit_tokenizer=False, max_epochs=EPOCHS_STAGE2, random_state=0
+    tokenizer,
+    refit_tokenizer=False,
+    max_epochs=EPOCHS_STAGE2,
+    decoder_steps=DECODER_STEPS,
+    random_state=0,
 ).fit(X_train, y_train)
 X_new, y_new = generator.sample(y=np.repeat(generator.classes_, 2))
 print("generated:", X_new.shape, y_new.tolist())

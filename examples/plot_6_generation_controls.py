@@ -30,7 +30,7 @@ cores (both stages at the package default budget, ``max_epochs="auto"``).
 # Budget
 # ------
 # Under ``SKNCVQVAE_DOCS_FAST=1`` (the documentation build) both stages train
-# 4 epochs: the samples on the web page come from a barely trained model.
+# 4 epochs and the decoder is fine-tuned 4 steps: the samples on the web page come from a barely trained model.
 import os
 import time
 
@@ -43,11 +43,13 @@ from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 FAST = os.environ.get("SKNCVQVAE_DOCS_FAST", "") not in ("", "0")
 EPOCHS_STAGE1 = 4 if FAST else "auto"
 EPOCHS_STAGE2 = 4 if FAST else "auto"
+DECODER_STEPS = 4 if FAST else 1000
 
 X_train, y_train = load_gunpoint(split="train")
 generator = NCVQVAEGenerator(
     NCVQVAETokenizer(max_epochs=EPOCHS_STAGE1, random_state=0),
     max_epochs=EPOCHS_STAGE2,
+    decoder_steps=DECODER_STEPS,
     random_state=0,
 ).fit(X_train, y_train)
 defaults = generator.get_params()

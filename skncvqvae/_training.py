@@ -34,6 +34,7 @@ __all__ = [
     "WeightAverage",
     "autocast",
     "epoch_terms",
+    "fine_tune",
     "fused_adamw",
     "load_parameters",
     "make_net",
@@ -193,6 +194,57 @@ class WeightAverage(Callback):
             return
         self.trained_ = parameter_copy(net.module_)
         load_parameters(net.module_, self.average_)
+
+
+def fine_tune(
+    module: nn.Module,
+    loss,
+    data: tuple[torch.Tensor, ...],
+    *,
+    n_steps: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    seed: int,
+    mixed_precision: str | None = None,
+    verbose: int = 0,
+    description: str = "fine-tuning",
+) -> list[float]:
+    """Train ``module``'s parameters for ``n_steps`` steps on ``loss(*batch)``; the losses.
+
+    ``data`` holds tensors with the rows first, on the device of ``module``;
+    each step draws ``batch_size`` distinct rows (a seeded generator, so the
+    run is reproducible). AdamW at ``lr``, cosine-annealed to 0 over the
+    steps, as in :func:`make_net`; the forward pass runs under
+    :func:`autocast`. ``module`` is left in evaluation mode.
+    """
+    device = data[0].device
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(
+        module.parameters(), lr=lr, weight_decay=weight_decay, fused=fused_adamw(str(device))
+    )
+    n_rows, rows = len(data[0]), min(batch_size, len(data[0]))
+    losses = []
+    module.train()
+    steps = tqdm(range(n_steps), desc=description, leave=False) if verbose else range(n_steps)
+    try:
+        for step in steps:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / n_steps))
+            index = torch.randperm(n_rows, generator=generator)[:rows].to(device)
+            with autocast(mixed_precision, device):
+                value = loss(*(tensor[index] for tensor in data))
+            if not torch.isfinite(value):
+                raise NonFiniteLossError(
+                    f"{description} diverged at step {step + 1}: the loss is {value.item()}."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            value.backward()
+            optimizer.step()
+            losses.append(value.item())
+    finally:
+        module.eval()
+    return losses
 
 
 def epoch_terms(net: NeuralNet, names) -> list[dict]:

@@ -190,8 +190,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         decoder; ``tokenizer_.max_epochs`` then holds the epochs trained. Set
         ``tokenizer__max_epochs`` to choose them yourself.
     refit_tokenizer : bool, default=True
-        With ``False`` and an already fitted ``tokenizer``, that tokenizer is
-        used as is (not cloned, not refitted) and only the prior trains.
+        With ``False`` and an already fitted ``tokenizer``, a copy of that
+        tokenizer is used (not refitted): only the prior trains, and the copy's
+        decoder is fine-tuned (``decoder_steps``). The user's object is left
+        as it is.
     prior_input : {"codebook", "tokens"}, default="codebook"
         ``"codebook"``: the prior reads code vectors from a fine-tuned copy of
         the stage-1 codebook (the thesis's prior); ``"tokens"``: a token-id
@@ -249,6 +251,21 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         against 287 s on one thread (``docs/benchmarks.md``, "A quality preset"). An
         explicit ``tokenizer__max_epochs`` is kept as given either way, and
         the prior's budget is the same for both.
+    decoder_steps : int, default=1000
+        Optimisation steps that fine-tune the tokenizer's decoder alone after
+        stage 1, on the token grids of the training series (batches, learning
+        rate and weight decay of the tokenizer, cosine-annealed over these
+        steps). The encoder and the codebook stay as they are, so the tokens,
+        the tokenizer's features and the prior are unchanged; the decoder,
+        through which every sample passes, learns to reconstruct the training
+        series from exactly the grids that the prior learns to draw. 0 skips
+        it (the thesis's generator). Over 4 dev datasets x 3 seeds, 1000 steps
+        lowered the FID from 2.13 to 1.64 times the real-data floor on
+        GunPoint and from 2.10 to 1.76 on BasicMotions, raised the IS on
+        every dataset and the mean CAS from 0.897 to 0.915
+        (``docs/benchmarks.md``, "Fine-tuning the decoder on the tokens"); they
+        took 18-88 s on one thread on the dev datasets. Reconstructions of
+        series outside the training set get no better.
     max_epochs : int or "auto", default="auto"
         Training epochs of the prior. ``"auto"`` trains the thesis's 1000
         epochs counted as optimisation steps and clipped to 4000-10000 steps:
@@ -322,6 +339,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         The fitted skorch net; ``net_.module_`` is the :class:`MaskGITPrior`.
     history_ : list of dict
         Per-epoch ``loss`` and ``masked_accuracy`` of the prior.
+    decoder_loss_ : ndarray of shape (decoder_steps,)
+        Reconstruction loss of each decoder fine-tuning step (empty with
+        ``decoder_steps=0``; a ``warm_start`` refit keeps the fitted decoder and
+        its losses).
 
     See Also
     --------
@@ -358,6 +379,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         "resample_mask_ratio": [Interval(numbers.Real, 0, 1, closed="right")],
         "ema_decay": [Interval(numbers.Real, 0, 1, closed="left"), None],
         "quality": [StrOptions({"standard", "high"})],
+        "decoder_steps": [Interval(numbers.Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -377,6 +399,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         guidance_scale=2.0,
         resample_mask_ratio=0.5,
         quality="standard",
+        decoder_steps=1000,
         max_epochs="auto",
         batch_size=32,
         lr=1e-3,
@@ -403,6 +426,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.guidance_scale = guidance_scale
         self.resample_mask_ratio = resample_mask_ratio
         self.quality = quality
+        self.decoder_steps = decoder_steps
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -493,13 +517,19 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         X3, shape = self._check_fit_collection(X)
         labels, classes, counts = _encode_labels(y, len(X3))
         resume = self._can_resume(shape) and _same_classes(self.classes_, classes)
-        tokenizer_seed, prior_seed = spawn_seeds(self._seed(), 2)
+        tokenizer_seed, prior_seed, decoder_seed = spawn_seeds(self._seed(), 3)
         tokenizer = self._fit_tokenizer(X3, tokenizer_seed, resume)
         if (tokenizer.n_channels_, tokenizer.n_timepoints_) != X3.shape[1:]:
             raise ValueError(
                 f"The fitted tokenizer expects series of shape ({tokenizer.n_channels_}, "
                 f"{tokenizer.n_timepoints_}); X has series of shape {X3.shape[1:]}."
             )
+        if resume:
+            decoder_loss = getattr(self, "decoder_loss_", np.empty(0))
+        elif self.decoder_steps:  # the tokenizer is this generator's own (a copy if fitted)
+            decoder_loss = np.asarray(tokenizer._fit_decoder(X3, self.decoder_steps, decoder_seed))
+        else:
+            decoder_loss = np.empty(0)
         data = {"tokens": torch.as_tensor(tokenizer.encode(X3).reshape(len(X3), -1))}
         if labels is not None:
             data["labels"] = torch.as_tensor(labels, dtype=torch.long)
@@ -522,7 +552,14 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             dropout=self.dropout,
             p_unconditional=self.p_unconditional if n_classes else 0.0,
         )
-        self._set_fitted(net, **shape, tokenizer_=tokenizer, classes_=classes, class_counts_=counts)
+        self._set_fitted(
+            net,
+            **shape,
+            tokenizer_=tokenizer,
+            decoder_loss_=decoder_loss,
+            classes_=classes,
+            class_counts_=counts,
+        )
         return self
 
     # -- sampling ----------------------------------------------------------------------

@@ -10,7 +10,8 @@ from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseTorchEstimator
+from ._base import BaseTorchEstimator, worker_threads
+from ._training import fine_tune
 from ._validation import UNEQUAL_LENGTH_STRATEGIES, pad_to_min_length, standardisation
 from .nn import (
     AUGMENTATIONS,
@@ -21,6 +22,7 @@ from .nn import (
     global_pool,
     min_length,
     pyramid_pool,
+    stft,
 )
 
 __all__ = ["NCVQVAETokenizer"]
@@ -380,6 +382,40 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
 
         self._map_batches(encode, X3, convert=standardise, into=store)
         return pooled, indices
+
+    def _fit_decoder(self, X, n_steps: int, seed: int) -> list[float]:
+        """Train the fitted decoder alone for ``n_steps`` steps on the tokens of ``X``.
+
+        The encoder and the codebook stay as they are, so every token (and
+        every feature) is unchanged; the decoder learns to reconstruct ``X``
+        from its tokens, the grids that a prior trained on ``X`` samples.
+        Batches, learning rate and weight decay are the tokenizer's, with
+        their own cosine schedule. Returns the loss of each step.
+        """
+        X3, standardise = self._prepare(X)
+        module = self.net_.module_
+        device = self.net_.device
+        tokens = self._encode_tensor(X)[1].to(device)
+        x = standardise(X3).to(device)
+
+        def loss(indices, series):
+            latent = module.quantizer.codes_to_latent(indices)
+            return module.decoder_loss(latent, series, stft(series, module.n_fft))
+
+        with worker_threads():
+            return fine_tune(
+                module.decoder,
+                loss,
+                (tokens, x),
+                n_steps=n_steps,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                seed=seed,
+                mixed_precision=self._mixed_precision(),
+                verbose=self.verbose,
+                description="decoder",
+            )
 
     # -- public transforms -----------------------------------------------------
     def transform(self, X):

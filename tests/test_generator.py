@@ -627,15 +627,31 @@ def _assert_same_state(a, b):
         assert torch.equal(a[key], b[key]), key
 
 
-def test_reuse_fitted_tokenizer(fitted_copy, unit_test_data):
+@pytest.mark.parametrize("decoder_steps", [0, 2])
+def test_reuse_fitted_tokenizer(fitted_copy, unit_test_data, decoder_steps):
     X, y = unit_test_data
     net = fitted_copy.net_
     state = _state(fitted_copy)
     history = copy.deepcopy(fitted_copy.history_)
-    gen = _fit(NCVQVAEGenerator(fitted_copy, refit_tokenizer=False, **GEN), X, y)
-    # the generator uses the fitted model as is, in a private copy
+    gen = _fit(
+        NCVQVAEGenerator(
+            fitted_copy, refit_tokenizer=False, **{**GEN, "decoder_steps": decoder_steps}
+        ),
+        X,
+        y,
+    )
+    # the generator uses the fitted model in a private copy, whose decoder alone it
+    # fine-tunes; the user's model is left as it was
     assert gen.tokenizer_ is not fitted_copy and gen.tokenizer_.net_ is not net
-    _assert_same_state(state, _state(gen.tokenizer_))
+    copied = _state(gen.tokenizer_)
+    _assert_same_state(
+        {k: v for k, v in state.items() if not k.startswith("decoder.")},
+        {k: v for k, v in copied.items() if not k.startswith("decoder.")},
+    )
+    changed = [
+        k for k in state if k.startswith("decoder.") and not torch.equal(state[k], copied[k])
+    ]
+    assert bool(changed) == bool(decoder_steps)
     _assert_same_state(state, _state(fitted_copy))
     assert fitted_copy.history_ == history
     np.testing.assert_array_equal(gen.tokenizer_.transform(X), fitted_copy.transform(X))
@@ -1036,3 +1052,68 @@ def test_sampling_precision_follows_mixed_precision_at_sampling_time(unit_gen, m
     gen.set_params(mixed_precision=None)
     gen.sample(2, random_state=0)
     assert seen["prior"][-1] is False
+
+
+# -- decoder fine-tuning (decoder_steps) -------------------------------------------
+@pytest.fixture(scope="module")
+def tuned_and_plain(unit_test_data):
+    X, y = unit_test_data
+    tuned = _fit(make_gen(decoder_steps=60), X, y)
+    plain = _fit(make_gen(decoder_steps=0), X, y)
+    return tuned, plain
+
+
+def _reconstruction_error(gen, X) -> float:
+    tok = gen.tokenizer_
+    return float(np.mean((tok.decode(tok.encode(X)) - X) ** 2))
+
+
+def test_decoder_steps_fine_tune_the_decoder_alone(tuned_and_plain, unit_test_data):
+    X, y = unit_test_data
+    tuned, plain = tuned_and_plain
+    losses = tuned.decoder_loss_
+    assert losses.shape == (60,) and losses.dtype == np.float64
+    assert np.isfinite(losses).all()
+    assert losses[-10:].mean() < 0.9 * losses[:10].mean()
+    assert plain.decoder_loss_.shape == (0,)
+    # tokens, features and the prior are those of the generator without fine-tuning
+    np.testing.assert_array_equal(tuned.tokenizer_.encode(X), plain.tokenizer_.encode(X))
+    np.testing.assert_array_equal(tuned.tokenizer_.transform(X), plain.tokenizer_.transform(X))
+    for (name, a), b in zip(
+        tuned.net_.module_.state_dict().items(), plain.net_.module_.state_dict().values()
+    ):
+        assert torch.equal(a, b), name
+    # only the decoder changed, and it reconstructs the training series better
+    tuned_state, plain_state = _state(tuned.tokenizer_), _state(plain.tokenizer_)
+    for name in tuned_state:
+        assert torch.equal(tuned_state[name], plain_state[name]) != name.startswith("decoder."), (
+            name
+        )
+    assert _reconstruction_error(tuned, X) < 0.8 * _reconstruction_error(plain, X)
+    assert not any(m.training for m in tuned.tokenizer_.net_.module_.modules())
+
+
+def test_decoder_fine_tuning_is_reproducible(tuned_and_plain, unit_test_data):
+    X, y = unit_test_data
+    tuned, _ = tuned_and_plain
+    again = _fit(clone(tuned), X, y)
+    np.testing.assert_array_equal(again.decoder_loss_, tuned.decoder_loss_)
+    np.testing.assert_array_equal(
+        again.sample(4, random_state=0)[0], tuned.sample(4, random_state=0)[0]
+    )
+
+
+def test_warm_start_keeps_the_fine_tuned_decoder(unit_test_data):
+    X, y = unit_test_data
+    gen = _fit(make_gen(decoder_steps=5), X, y)
+    losses, state = gen.decoder_loss_.copy(), _state(gen.tokenizer_)
+    _fit(gen.set_params(warm_start=True, max_epochs=5), X, y)
+    assert len(gen.history_) == 5
+    np.testing.assert_array_equal(gen.decoder_loss_, losses)
+    _assert_same_state(state, _state(gen.tokenizer_))
+
+
+def test_decoder_steps_is_validated(unit_test_data):
+    X, y = unit_test_data
+    with pytest.raises(ValueError, match="decoder_steps"):
+        make_gen(decoder_steps=-1).fit(X, y)

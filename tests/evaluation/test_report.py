@@ -30,6 +30,8 @@ TINY_ARGS = [
     "hidden_dim=32",
     "--generator-param",
     "n_layers=1",
+    "--generator-param",
+    "decoder_steps=2",
 ]
 TINY_TOKENIZER = TINY_MODEL
 
@@ -176,7 +178,7 @@ def test_run_report_npz_two_seeds_with_progress(tmp_path, capsys):
         device="cpu",
         output=tmp_path / "out",
         tokenizer_params=TINY_TOKENIZER,
-        generator_params=TINY_PRIOR,
+        generator_params={**TINY_PRIOR, "decoder_steps": 2},
         n_jobs=2,
         verbose=1,
     )
@@ -215,7 +217,7 @@ def test_run_report_parallel_equals_serial(tmp_path):
             device="cpu",
             output=tmp_path / f"out{n_jobs}",
             tokenizer_params=TINY_TOKENIZER,
-            generator_params=TINY_PRIOR,
+            generator_params={**TINY_PRIOR, "decoder_steps": 2},
             n_jobs=n_jobs,
             verbose=0,
         )
