@@ -404,6 +404,8 @@ def test_save_and_load_round_trip(make, tmp_path):
             loaded.sample(4, random_state=2)[0], estimator.sample(4, random_state=2)[0]
         )
         assert loaded.classes_.dtype == estimator.classes_.dtype
+        assert len(estimator.decoder_loss_) == estimator.decoder_steps
+        np.testing.assert_array_equal(loaded.decoder_loss_, estimator.decoder_loss_)
     elif isinstance(estimator, FCNClassifier):
         np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
     else:
