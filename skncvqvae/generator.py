@@ -248,7 +248,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         steps: 600 epochs on GunPoint): on GunPoint and BasicMotions (3 seeds)
         the FID fell under twice the real-data floor (1.73x and 1.83x against
         2.12x and 2.06x) with a slightly higher CAS; a GunPoint fit took 470 s
-        against 287 s on one thread (``docs/benchmarks.md``, "A quality preset"). An
+        against 287 s on one thread (``docs/benchmarks.md``, "A quality preset";
+        measured with ``decoder_steps=0``, before that default existed). An
         explicit ``tokenizer__max_epochs`` is kept as given either way, and
         the prior's budget is the same for both.
     decoder_steps : int, default=1000
