@@ -33,6 +33,7 @@ __all__ = [
     "SelfLossNet",
     "WeightAverage",
     "autocast",
+    "cosine_lr",
     "epoch_terms",
     "fine_tune",
     "fused_adamw",
@@ -109,6 +110,12 @@ class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss (it diverged)."""
 
 
+def cosine_lr(lr: float, step: int, total_steps: int) -> float:
+    """``lr * (1 + cos(pi * min(step, T) / T)) / 2`` for ``T = total_steps``."""
+    progress = min(step, total_steps) / max(total_steps, 1)
+    return lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 class CosineSchedule(Callback):
     """Cosine annealing of the learning rate per optimisation step, to 0.
 
@@ -126,9 +133,8 @@ class CosineSchedule(Callback):
         return self
 
     def _apply(self, net) -> None:
-        progress = min(self.step_, self.total_steps) / max(self.total_steps, 1)
         for group in net.optimizer_.param_groups:
-            group["lr"] = net.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+            group["lr"] = cosine_lr(net.lr, self.step_, self.total_steps)
 
     def on_train_begin(self, net, **kwargs):
         self._apply(net)
@@ -230,7 +236,7 @@ def fine_tune(
     try:
         for step in steps:
             for group in optimizer.param_groups:
-                group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / n_steps))
+                group["lr"] = cosine_lr(lr, step, n_steps)
             index = torch.randperm(n_rows, generator=generator)[:rows].to(device)
             with autocast(mixed_precision, device):
                 value = loss(*(tensor[index] for tensor in data))

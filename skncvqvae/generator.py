@@ -525,13 +525,15 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                 f"The fitted tokenizer expects series of shape ({tokenizer.n_channels_}, "
                 f"{tokenizer.n_timepoints_}); X has series of shape {X3.shape[1:]}."
             )
+        tokens = tokenizer._encode_tensor(X3)[1]
         if resume:
             decoder_loss = getattr(self, "decoder_loss_", np.empty(0))
         elif self.decoder_steps:  # the tokenizer is this generator's own (a copy if fitted)
-            decoder_loss = np.asarray(tokenizer._fit_decoder(X3, self.decoder_steps, decoder_seed))
+            losses = tokenizer._fit_decoder(X3, tokens, self.decoder_steps, decoder_seed)
+            decoder_loss = np.asarray(losses)
         else:
             decoder_loss = np.empty(0)
-        data = {"tokens": torch.as_tensor(tokenizer.encode(X3).reshape(len(X3), -1))}
+        data = {"tokens": tokens.reshape(len(X3), -1)}
         if labels is not None:
             data["labels"] = torch.as_tensor(labels, dtype=torch.long)
         n_classes = 0 if classes is None else len(classes)

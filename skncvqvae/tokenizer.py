@@ -22,7 +22,6 @@ from .nn import (
     global_pool,
     min_length,
     pyramid_pool,
-    stft,
 )
 
 __all__ = ["NCVQVAETokenizer"]
@@ -383,30 +382,24 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         self._map_batches(encode, X3, convert=standardise, into=store)
         return pooled, indices
 
-    def _fit_decoder(self, X, n_steps: int, seed: int) -> list[float]:
-        """Train the fitted decoder alone for ``n_steps`` steps on the tokens of ``X``.
+    def _fit_decoder(self, X, tokens: torch.Tensor, n_steps: int, seed: int) -> list[float]:
+        """Train the fitted decoder alone for ``n_steps`` steps on ``X`` and its token grids.
 
-        The encoder and the codebook stay as they are, so every token (and
-        every feature) is unchanged; the decoder learns to reconstruct ``X``
-        from its tokens, the grids that a prior trained on ``X`` samples.
-        Batches, learning rate and weight decay are the tokenizer's, with
-        their own cosine schedule. Returns the loss of each step.
+        ``tokens`` are ``X``'s grids (:meth:`encode`). The encoder and the
+        codebook stay as they are, so every token (and every feature) is
+        unchanged; the decoder learns to reconstruct ``X`` from its tokens,
+        the grids that a prior trained on ``X`` samples. Batches, learning
+        rate and weight decay are the tokenizer's, with their own cosine
+        schedule. Returns the loss of each step.
         """
         X3, standardise = self._prepare(X)
         module = self.net_.module_
         device = self.net_.device
-        tokens = self._encode_tensor(X)[1].to(device)
-        x = standardise(X3).to(device)
-
-        def loss(indices, series):
-            latent = module.quantizer.codes_to_latent(indices)
-            return module.decoder_loss(latent, series, stft(series, module.n_fft))
-
         with worker_threads():
             return fine_tune(
                 module.decoder,
-                loss,
-                (tokens, x),
+                module.decoder_loss,
+                (tokens.to(device), standardise(X3).to(device)),
                 n_steps=n_steps,
                 batch_size=self.batch_size,
                 lr=self.lr,

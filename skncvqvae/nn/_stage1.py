@@ -191,11 +191,12 @@ class NCVQVAEModule(nn.Module):
         return self.decode_latent(self.quantizer.codes_to_latent(indices))
 
     # -- training ------------------------------------------------------------
-    def decoder_loss(self, z_q: torch.Tensor, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """Reconstruction loss of the decoder alone: ``z_q`` decoded against the series
-        ``x`` and its STFT ``u`` (for fine-tuning the decoder on fixed tokens)."""
-        u_hat = self.decoder(z_q)
-        return recon_loss(x, istft(u_hat, self.n_fft, self.n_timepoints), u, u_hat)
+    def decoder_loss(self, indices: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction loss of the decoder alone: the token grids ``indices``
+        decoded against the series ``x`` (for fine-tuning the decoder on fixed tokens)."""
+        u_hat = self.decoder(self.quantizer.codes_to_latent(indices))
+        x_hat = istft(u_hat, self.n_fft, self.n_timepoints)
+        return recon_loss(x, x_hat, stft(x, self.n_fft), u_hat)
 
     def _branch(self, x: torch.Tensor, quantize, generator=None):
         """One branch: ``(latent fed to the decoder, quantizer output or None, x_hat, recon)``."""
