@@ -279,7 +279,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     batch_size : int, default=32
         Mini-batch size of the prior (reference: 256). Small batches give more
         optimisation steps for the same compute; sampling runs in batches of at
-        least 256.
+        least 128.
     lr : float, default=1e-3
         Peak AdamW learning rate (cosine annealing per step).
     weight_decay : float, default=1e-2
@@ -646,7 +646,11 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         module = self.net_.module_
         generator = torch.Generator(device=self.net_.device).manual_seed(seed)
         ids = torch.as_tensor(class_ids, dtype=torch.long)
-        rows = max(self.batch_size, 256)
+        # 128 rows (256 with guidance's unconditional copy): smaller activations, fewer
+        # of them above glibc's mmap threshold (mapped and page-faulted afresh at every
+        # step), gave 1.2-1.25x the series/s of 256 rows on one thread on 3 datasets
+        # (docs/benchmarks.md, "Sampling in batches of 128").
+        rows = max(self.batch_size, 128)
         # Unconditional samples have nothing to guide towards: skip the second pass.
         unconditional = self.classes_ is None or bool((ids == module.null_class).all())
         guidance = 1.0 if unconditional else self.guidance_scale
