@@ -181,11 +181,14 @@ def measure(
             random_state=0,
         )
 
+    # decoder_steps=0: the prior and sample rows time stage 2 and sampling; the decoder's
+    # fine-tuning (1000 steps by default) would otherwise run inside the counted prior fit.
+    generator_params = {"decoder_steps": 0, **config.get("generator", {})}
+
     def generator(max_epochs_stage1, max_epochs):
-        # decoder_steps=0: the sample rows time sampling, not the decoder's fine-tuning
         return NCVQVAEGenerator(
             tokenizer(max_epochs_stage1),
-            **{"decoder_steps": 0, **config.get("generator", {})},
+            **generator_params,
             max_epochs=max_epochs,
             device=device,
             mixed_precision=precision,
@@ -200,16 +203,14 @@ def measure(
         seconds = _epoch_seconds(model.net_)
         row.update({"s/epoch": seconds, "series/s": n / seconds})
     elif kind == "prior":
-        # Stage 2 alone: refit_tokenizer=False keeps a fitted stage 1, and
-        # decoder_steps=0 leaves out the decoder's fine-tuning, which would
-        # otherwise run inside the counted one-epoch fit (1000 steps by default).
+        # Stage 2 alone: refit_tokenizer=False keeps a fitted stage 1.
         stage1 = tokenizer(2).fit(X)
 
         def stage2(max_epochs):
             return NCVQVAEGenerator(
                 stage1,
                 refit_tokenizer=False,
-                **{"decoder_steps": 0, **config.get("generator", {})},
+                **generator_params,
                 max_epochs=max_epochs,
                 device=device,
                 mixed_precision=precision,
