@@ -89,6 +89,8 @@ class NCVQVAEModule(nn.Module):
         Input shape (``n_timepoints >= min_length(n_fft)``).
     n_fft : int
         STFT size; ``n_fft // 2 + 1`` frequency rows.
+    hop_length : int or None
+        STFT hop, 1 to ``n_fft // 2``; ``None`` is ``n_fft // 4``.
     hidden_dim : int
         Width of the encoder and decoder convolutions.
     codebook_size, codebook_dim : int
@@ -115,6 +117,7 @@ class NCVQVAEModule(nn.Module):
         n_timepoints: int,
         *,
         n_fft: int = 8,
+        hop_length: int | None = None,
         hidden_dim: int = 64,
         codebook_size: int = 32,
         codebook_dim: int = 64,
@@ -134,17 +137,22 @@ class NCVQVAEModule(nn.Module):
                 f"n_timepoints={n_timepoints} is below the minimum {min_length(n_fft)} "
                 f"for n_fft={n_fft}."
             )
+        if hop_length is not None and not 1 <= hop_length <= n_fft // 2:
+            raise ValueError(
+                f"hop_length must be in [1, n_fft // 2 = {n_fft // 2}]; got {hop_length}."
+            )
         if ssl is not None and ssl not in SSL_LOSSES:
             raise ValueError(f"ssl must be one of {sorted(SSL_LOSSES)} or None; got {ssl!r}.")
         self.n_channels = n_channels
         self.n_timepoints = n_timepoints
         self.n_fft = n_fft
+        self.hop_length = hop_length
         self.ssl = ssl
         self.augmentations = check_augmentations(augmentations)
         self.aug_recon_weight = aug_recon_weight
         self.ssl_weight = ssl_weight
 
-        n_freq, n_frames = stft_shape(n_timepoints, n_fft)
+        n_freq, n_frames = stft_shape(n_timepoints, n_fft, hop_length)
         self.n_down = n_downsampling(n_timepoints, n_fft, downsampled_width)
         self.token_shape = (n_freq, latent_width(n_frames, self.n_down))
         if self.token_shape[1] < 1:
@@ -175,7 +183,7 @@ class NCVQVAEModule(nn.Module):
     # -- inference -----------------------------------------------------------
     def latent(self, x: torch.Tensor) -> torch.Tensor:
         """``x (B, C, L) -> z (B, D, H, W)``: the continuous latent, before quantization."""
-        return self.encoder(stft(x, self.n_fft))
+        return self.encoder(stft(x, self.n_fft, self.hop_length))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x (B, C, L) -> (z_q (B, D, H, W), indices (B, H, W))``."""
@@ -184,7 +192,7 @@ class NCVQVAEModule(nn.Module):
 
     def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:
         """Latent grid ``(B, D, H, W)`` to series ``(B, C, L)``."""
-        return istft(self.decoder(z_q), self.n_fft, self.n_timepoints)
+        return istft(self.decoder(z_q), self.n_fft, self.n_timepoints, self.hop_length)
 
     def decode_indices(self, indices: torch.Tensor) -> torch.Tensor:
         """Token ids ``(B, H, W)`` to series ``(B, C, L)``."""
@@ -195,17 +203,17 @@ class NCVQVAEModule(nn.Module):
         """Reconstruction loss of the decoder alone: the token grids ``indices``
         decoded against the series ``x`` (for fine-tuning the decoder on fixed tokens)."""
         u_hat = self.decoder(self.quantizer.codes_to_latent(indices))
-        x_hat = istft(u_hat, self.n_fft, self.n_timepoints)
-        return recon_loss(x, x_hat, stft(x, self.n_fft), u_hat)
+        x_hat = istft(u_hat, self.n_fft, self.n_timepoints, self.hop_length)
+        return recon_loss(x, x_hat, stft(x, self.n_fft, self.hop_length), u_hat)
 
     def _branch(self, x: torch.Tensor, quantize, generator=None):
         """One branch: ``(latent fed to the decoder, quantizer output or None, x_hat, recon)``."""
-        u = stft(x, self.n_fft)
+        u = stft(x, self.n_fft, self.hop_length)
         z = self.encoder(u)
         q = self.quantizer(z, generator) if quantize else None
         latent = q.quantized if quantize else z
         u_hat = self.decoder(latent)
-        x_hat = istft(u_hat, self.n_fft, self.n_timepoints)
+        x_hat = istft(u_hat, self.n_fft, self.n_timepoints, self.hop_length)
         return latent, q, x_hat, recon_loss(x, x_hat, u, u_hat)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Stage1Output:
