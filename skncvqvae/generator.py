@@ -20,7 +20,7 @@ from ._base import BaseTorchEstimator, auto_epochs, n_fitted, worker_threads
 from ._random import spawn_seeds
 from ._training import autocast
 from ._validation import as_3d_float, check_n_samples
-from .nn import PRIOR_TERMS, MaskGITPrior, hop_length
+from .nn import PRIOR_TERMS, MaskGITPrior
 from .tokenizer import NCVQVAETokenizer
 
 __all__ = ["NCVQVAEGenerator"]
@@ -188,12 +188,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         floor of its own rule, at least 600 optimisation steps (300 epochs
         on GunPoint instead of 150), because every sample passes through its
         decoder; ``tokenizer_.max_epochs`` then holds the epochs trained. Set
-        ``tokenizer__max_epochs`` to choose them yourself. Likewise a
-        ``hop_length`` of ``"auto"`` is the thesis's ``n_fft // 4`` here, also
-        for short series: the finer grid that ``"auto"`` gives them helps the
-        features, but for generation it doubled the fit time and lowered only
-        the FID, not the CAS nor the over-sampling result (ItalyPowerDemand,
-        ``docs/benchmarks.md``). Set ``tokenizer__hop_length`` to choose.
+        ``tokenizer__max_epochs`` to choose them yourself.
     refit_tokenizer : bool, default=True
         With ``False`` and an already fitted ``tokenizer``, a copy of that
         tokenizer is used (not refitted): only the prior trains, and the copy's
@@ -498,11 +493,6 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         tokenizer = self._default_tokenizer() if self.tokenizer is None else clone(self.tokenizer)
         if tokenizer.random_state is None:
             tokenizer.set_params(random_state=seed)
-        if getattr(tokenizer, "hop_length", None) == "auto" and isinstance(
-            tokenizer.n_fft, numbers.Integral
-        ):
-            # (an invalid n_fft is left for the tokenizer's own validation to report)
-            tokenizer.set_params(hop_length=hop_length(tokenizer.n_fft))
         if tokenizer.max_epochs == "auto":
             n_fit = n_fitted(len(X), tokenizer.validation_fraction)
             epochs = auto_epochs(n_fit, tokenizer.batch_size, self._stage1_budget())

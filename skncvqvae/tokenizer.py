@@ -18,9 +18,9 @@ from .nn import (
     LOSS_TERMS,
     SSL_LOSSES,
     NCVQVAEModule,
-    auto_hop_length,
     check_augmentations,
     global_pool,
+    hop_length,
     min_length,
     pyramid_pool,
 )
@@ -73,15 +73,15 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         Dimension of each code (the latent channels).
     n_fft : int, default=8
         STFT size; the token grid has ``n_fft // 2 + 1`` rows.
-    hop_length : int or "auto", default="auto"
-        Hop of the STFT, from 1 to ``n_fft // 2``; a smaller hop gives the token grid
-        more columns (finer time resolution) at a higher cost. ``"auto"`` uses
-        ``n_fft // 4`` (TimeVQVAE's and the thesis's hop), lowered for short
-        series so that the STFT keeps at least 32 frames: at ``n_fft=8``,
-        series shorter than 62 points get a hop of 1
-        (:func:`skncvqvae.nn.auto_hop_length`). On ItalyPowerDemand (24
-        points) that raised the default features' probe accuracy from 0.947 to
-        0.965 (``docs/benchmarks.md``). The hop used is ``hop_length_``.
+    hop_length : int or None, default=None
+        Hop of the STFT, from 1 to ``n_fft // 2``; ``None`` is ``n_fft // 4``
+        (PyTorch's default, and TimeVQVAE's and the thesis's hop). A smaller hop
+        gives the token grid more time columns at a higher cost: ``hop_length=1``
+        doubles them at the default ``n_fft=8``. For features it gained on some
+        datasets and lost on others (ItalyPowerDemand +1.8 points, GunPoint
+        +1.1, ArrowHead -0.5, JapaneseVowels -1.3; ``docs/benchmarks.md``), so
+        it is a parameter to search over, not the default. The hop used is
+        ``hop_length_``.
     hidden_dim : int, default=64
         Width of the encoder and decoder.
     n_resnet_blocks : int, default=2
@@ -163,7 +163,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     n_timepoints_ : int
         Length of the training series.
     hop_length_ : int
-        Hop of the STFT (the ``hop_length`` parameter, ``"auto"`` resolved).
+        Hop of the STFT (the ``hop_length`` parameter, ``None`` resolved).
     token_shape_ : tuple of int
         ``(H, W)`` of the token grid.
     n_tokens_ : int
@@ -205,8 +205,8 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     (20, 384)
     >>> tok.set_params(output="pooled").transform(X).shape  # the thesis's probe features
     (20, 128)
-    >>> tok.encode(X).shape  # 24-point series: hop_length="auto" picks a hop of 1
-    (20, 5, 12)
+    >>> tok.encode(X).shape
+    (20, 5, 6)
     """
 
     _parameter_constraints: dict = {
@@ -217,7 +217,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         "codebook_size": [Interval(numbers.Integral, 2, None, closed="left")],
         "codebook_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_fft": [Interval(numbers.Integral, 4, None, closed="left")],
-        "hop_length": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "hop_length": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_resnet_blocks": [Interval(numbers.Integral, 0, None, closed="left")],
         "downsampled_width": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -240,7 +240,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         codebook_size=32,
         codebook_dim=64,
         n_fft=8,
-        hop_length="auto",
+        hop_length=None,
         hidden_dim=64,
         n_resnet_blocks=2,
         downsampled_width=8,
@@ -307,7 +307,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         augmentations = self._check_augmentations()
         X3, shape = self._check_fit_collection(X)
         X3 = pad_to_min_length(X3, min_length(self.n_fft))
-        hop = self._hop(X3.shape[2])
+        hop = self._hop()
         resume = self._can_resume(shape)
         mean, scale = (self.mean_, self.scale_) if resume else standardisation(X3)
         net = self._fit_net(
@@ -347,14 +347,14 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         )
         return self
 
-    def _hop(self, n_timepoints: int) -> int:
-        """The STFT hop for series of ``n_timepoints`` (the ``hop_length`` parameter)."""
-        if self.hop_length == "auto":
-            return auto_hop_length(n_timepoints, self.n_fft)
+    def _hop(self) -> int:
+        """The STFT hop: the ``hop_length`` parameter, ``None`` resolved."""
+        if self.hop_length is None:
+            return hop_length(self.n_fft)
         if self.hop_length > self.n_fft // 2:
             # longer hops do not invert to the input: samples at the end are lost
             raise InvalidParameterError(
-                f"The 'hop_length' parameter of {type(self).__name__} must be 'auto' or an "
+                f"The 'hop_length' parameter of {type(self).__name__} must be None or an "
                 f"int in [1, n_fft // 2 = {self.n_fft // 2}]. Got {self.hop_length!r} instead."
             )
         return int(self.hop_length)

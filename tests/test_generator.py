@@ -104,17 +104,13 @@ def test_fitted_attributes(unit_gen, unit_test_data):
     # parameters are stored unchanged
     assert unit_gen.get_params()["hidden_dim"] == 32
     assert unit_gen.tokenizer.max_epochs == 3
-    # the tokenizer's hop_length="auto" is n_fft // 4 here, also for 24-point series
-    assert unit_gen.tokenizer.hop_length == "auto"
-    assert unit_gen.tokenizer_.hop_length == unit_gen.tokenizer_.hop_length_ == 2
-    assert unit_gen.tokenizer_.token_shape_ == (5, 6)
 
 
-def test_explicit_tokenizer_hop_length_is_kept(unit_test_data):
+def test_tokenizer_hop_length_reaches_the_prior_and_the_samples(unit_test_data):
     X, y = unit_test_data
-    gen = _fit(make_gen(tokenizer_params=dict(hop_length=1), max_epochs=1), X, y)
+    gen = _fit(make_gen(max_epochs=1).set_params(tokenizer__hop_length=1), X, y)
     assert gen.tokenizer_.hop_length_ == 1
-    assert gen.tokenizer_.token_shape_ == (5, 12)
+    assert gen.tokenizer_.token_shape_ == (5, 12)  # twice the default 5 x 6
     assert gen.net_.module_.n_tokens == 60
     X_new, y_new = gen.sample(6, random_state=0)
     assert X_new.shape == (6, 1, 24) and np.isfinite(X_new).all()
@@ -693,8 +689,7 @@ def test_refit_tokenizer_clones_fitted_tokenizer(fitted_copy, unit_test_data):
     assert gen.tokenizer_ is not fitted_copy
     assert fitted_copy.net_ is net
     _assert_same_state(state, _state(fitted_copy))
-    # the same parameters, with hop_length="auto" resolved to the generator's n_fft // 4
-    assert gen.tokenizer_.get_params() == {**fitted_copy.get_params(), "hop_length": 2}
+    assert gen.tokenizer_.get_params() == fitted_copy.get_params()
 
 
 @pytest.mark.parametrize("refit_tokenizer", [True, False])

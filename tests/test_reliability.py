@@ -128,15 +128,23 @@ def test_non_finite_values_anywhere_are_rejected(case, channel, t, value):
 
 
 @PROPERTY
-@given(n_fft=st.sampled_from([4, 6, 8, 10, 12, 16]), length=st.integers(1, 80))
-def test_even_n_fft_works_at_any_length(n_fft, length):
+@given(
+    n_fft=st.sampled_from([4, 6, 8, 10, 12, 16]),
+    length=st.integers(1, 80),
+    hop_share=st.sampled_from([None, 0.0, 0.5, 1.0]),
+)
+def test_even_n_fft_works_at_any_length_and_hop(n_fft, length, hop_share):
+    # hop_share picks the hop in [1, n_fft // 2]: 0 is 1, 1 is n_fft // 2, None the default
+    hop = None if hop_share is None else 1 + round(hop_share * (n_fft // 2 - 1))
     X = make_sines(n=6, length=length)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the short-series padding notice
-        tok = _tokenizer(n_fft=n_fft).fit(X)
+        tok = _tokenizer(n_fft=n_fft, hop_length=hop).fit(X)
         assert tok.transform(X).shape == (6, 6 * TINY["codebook_dim"])
         assert tok.reconstruct(X).shape == X.shape
+        assert np.isfinite(tok.reconstruct(X)).all()
     assert tok.token_shape_[0] == n_fft // 2 + 1
+    assert tok.hop_length_ == (n_fft // 4 if hop is None else hop)
     assert length >= min_length(n_fft) or tok.n_timepoints_ == length
 
 
@@ -386,10 +394,11 @@ def test_sample_and_transform_are_thread_safe():
     "make",
     [
         lambda: (_tokenizer(output="tokens"), make_sines(n=12, length=32), None),
+        lambda: (_tokenizer(hop_length=1), make_sines(n=12, length=32), None),
         lambda: (_generator(), make_sines(n=12, length=32), np.array([3, 7] * 6)),
         lambda: (FCNClassifier(**TINY_FCN), make_sines(n=12, length=32), np.array(["x", "y"] * 6)),
     ],
-    ids=["tokenizer", "generator", "fcn"],
+    ids=["tokenizer", "tokenizer-hop-1", "generator", "fcn"],
 )
 def test_save_and_load_round_trip(make, tmp_path):
     estimator, X, y = make()

@@ -66,28 +66,25 @@ def test_fitted_attributes(fitted_unit, fitted_unit_2d, fitted_motions):
         assert tok.n_tokens_ == tok.token_shape_[0] * tok.token_shape_[1]
         assert str(tok.net_.device) == "cpu"
         assert tok.net_.module_.token_shape == tok.token_shape_
-    # hop_length="auto": 24-point series get a hop of 1 (25 frames, one strided
-    # block: 12 columns); 100-point ones keep n_fft // 4 = 2 (51 frames, two blocks)
-    assert (fitted_unit.hop_length_, fitted_unit.token_shape_) == (1, (5, 12))
-    assert (fitted_motions.hop_length_, fitted_motions.token_shape_) == (2, (5, 12))
-    assert fitted_unit.net_.module_.hop_length == 1
+    # hop_length=None is n_fft // 4 = 2: 24 points give 13 frames, one strided block
+    # leaves 6 columns; 100 points give 51 frames, two blocks leave 12
+    assert fitted_unit.hop_length_ == fitted_motions.hop_length_ == 2
+    assert fitted_unit.token_shape_ == (5, 6)
+    assert fitted_motions.token_shape_ == (5, 12)
 
 
-def test_explicit_hop_length_sets_the_grid(unit_test_data):
+def test_hop_length_sets_the_grid(unit_test_data):
     X = unit_test_data[0]
-    tok = NCVQVAETokenizer(**{**TINY, "hop_length": 2}).fit(X)
-    assert (tok.hop_length_, tok.token_shape_) == (2, (5, 6))  # 13 frames, one strided block
-    assert tok.encode(X).shape == (len(X), 5, 6)
-    assert tok.reconstruct(X).shape == X.shape
-
-
-def test_auto_hop_length_is_the_default_hop_for_long_series():
-    # At 62 points or more "auto" is n_fft // 4: the fit is exactly that of hop_length=2.
-    X = make_sines(12, 64)
-    auto = NCVQVAETokenizer(**{**TINY, "max_epochs": 1}).fit(X)
+    default = NCVQVAETokenizer(**{**TINY, "max_epochs": 1}).fit(X)
     two = NCVQVAETokenizer(**{**TINY, "max_epochs": 1, "hop_length": 2}).fit(X)
-    assert auto.hop_length_ == two.hop_length_ == 2
-    assert_array_equal(auto.transform(X), two.transform(X))
+    assert_array_equal(default.transform(X), two.transform(X))  # None is n_fft // 4
+    fine = NCVQVAETokenizer(**{**TINY, "max_epochs": 1, "hop_length": 1}).fit(X)
+    assert fine.hop_length_ == fine.net_.module_.hop_length == 1
+    assert fine.token_shape_ == (5, 12)  # 25 frames, one strided block
+    assert fine.encode(X).shape == (len(X), 5, 12)
+    assert fine.transform(X).shape == default.transform(X).shape  # pooled features
+    assert fine.reconstruct(X).shape == X.shape
+    assert np.isfinite(fine.reconstruct(X)).all()
 
 
 def test_standardisation_statistics(fitted_motions, basic_motions_data):
@@ -396,7 +393,7 @@ def test_set_output_pandas(output, fitted_unit, unit_test_data):
 
 
 @pytest.mark.parametrize(
-    "output, n_names", [("pyramid", 48), ("pooled", 16), ("tokens", 60), ("histogram", 8)]
+    "output, n_names", [("pyramid", 48), ("pooled", 16), ("tokens", 30), ("histogram", 8)]
 )
 def test_get_feature_names_out(output, n_names, fitted_unit):
     names = _with_output(fitted_unit, output).get_feature_names_out()
@@ -531,7 +528,7 @@ def test_decode_rejects_bad_tokens(fitted_unit, unit_test_data):
         ({"lr": 0.0}, "lr"),
         ({"n_fft": 2}, "n_fft"),
         ({"hop_length": 0}, "hop_length"),
-        ({"hop_length": "fine"}, "hop_length"),
+        ({"hop_length": "auto"}, "hop_length"),
         ({"hop_length": 5}, "hop_length"),  # above n_fft // 2 = 4
         ({"codebook_decay": 1.5}, "codebook_decay"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
@@ -572,7 +569,7 @@ def test_naive_ignores_augmentations(unit_test_data):
     [
         lambda tok, X: tok.transform(X),
         lambda tok, X: tok.encode(X),
-        lambda tok, X: tok.decode(np.zeros((2, 5, 12), dtype=np.int64)),
+        lambda tok, X: tok.decode(np.zeros((2, 5, 6), dtype=np.int64)),
         lambda tok, X: tok.reconstruct(X),
         lambda tok, X: tok.get_feature_names_out(),
     ],

@@ -38,7 +38,7 @@ from ._stage1 import (
     min_length,
     pyramid_pool,
 )
-from ._time_frequency import auto_hop_length, hop_length, istft, stft, stft_shape
+from ._time_frequency import hop_length, istft, stft, stft_shape
 
 __all__ = [
     "AUGMENTATIONS",
@@ -59,7 +59,6 @@ __all__ = [
     "Stage1Output",
     "VectorQuantizer",
     "augment",
-    "auto_hop_length",
     "barlow_twins_loss",
     "check_augmentations",
     "cosine_schedule",

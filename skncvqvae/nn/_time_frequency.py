@@ -14,26 +14,12 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
-__all__ = ["MIN_AUTO_FRAMES", "auto_hop_length", "hop_length", "istft", "stft", "stft_shape"]
-
-#: The ``"auto"`` hop keeps at least this many STFT frames (see :func:`auto_hop_length`).
-MIN_AUTO_FRAMES = 32
+__all__ = ["hop_length", "istft", "stft", "stft_shape"]
 
 
 def hop_length(n_fft: int, hop: int | None = None) -> int:
     """The STFT hop: ``hop``, or by default PyTorch's ``n_fft // 4`` (at least 1)."""
     return max(1, n_fft // 4) if hop is None else int(hop)
-
-
-def auto_hop_length(n_timepoints: int, n_fft: int) -> int:
-    """The hop of ``hop_length="auto"``: ``n_fft // 4``, smaller for short series.
-
-    The largest hop up to ``n_fft // 4`` whose STFT of a length-``n_timepoints``
-    series has at least :data:`MIN_AUTO_FRAMES` frames, and 1 where no hop does.
-    At ``n_fft=8`` series of 62 points or more keep the default hop of 2;
-    shorter ones get a hop of 1, which doubles the token grid's time axis.
-    """
-    return max(1, min(hop_length(n_fft), n_timepoints // (MIN_AUTO_FRAMES - 1)))
 
 
 def stft_shape(n_timepoints: int, n_fft: int, hop: int | None = None) -> tuple[int, int]:

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from skncvqvae.nn._time_frequency import (
-    MIN_AUTO_FRAMES,
-    auto_hop_length,
-    hop_length,
-    istft,
-    stft,
-    stft_shape,
-)
+from skncvqvae.nn._time_frequency import hop_length, istft, stft, stft_shape
 
 
 def _series(batch, channels, length, seed=0):
@@ -64,19 +57,10 @@ def test_round_trip_exact_at_every_hop_up_to_half_n_fft(n_fft, length):
         torch.testing.assert_close(istft(u, n_fft, length, hop), x, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize(
-    ("length", "n_fft", "expected"),
-    [(24, 8, 1), (61, 8, 1), (62, 8, 2), (150, 8, 2), (24, 16, 1), (100, 16, 3), (251, 16, 4)],
-)
-def test_auto_hop_keeps_the_default_unless_the_stft_has_too_few_frames(length, n_fft, expected):
-    hop = auto_hop_length(length, n_fft)
-    assert hop == expected
-    assert 1 <= hop <= hop_length(n_fft)
-    n_frames = stft_shape(length, n_fft, hop)[1]
-    # the largest such hop: the next one up would leave too few frames, or pass n_fft // 4
-    assert n_frames >= MIN_AUTO_FRAMES or hop == 1
-    if hop < hop_length(n_fft):
-        assert stft_shape(length, n_fft, hop + 1)[1] < MIN_AUTO_FRAMES
+def test_default_hop_is_n_fft_over_4():
+    x = _series(2, 1, 40)
+    torch.testing.assert_close(stft(x, 8), stft(x, 8, 2))
+    assert stft_shape(40, 8) == stft_shape(40, 8, None) == stft_shape(40, 8, 2)
 
 
 def test_real_then_imaginary_parts_match_torch_stft():
