@@ -77,11 +77,11 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         Hop of the STFT, from 1 to ``n_fft // 2``; ``None`` is ``n_fft // 4``
         (PyTorch's default, and TimeVQVAE's and the thesis's hop). A smaller hop
         gives the token grid more time columns at a higher cost: ``hop_length=1``
-        doubles them at the default ``n_fft=8``. For features it gained on some
-        datasets and lost on others (ItalyPowerDemand +1.8 points, GunPoint
-        +1.1, ArrowHead -0.5, JapaneseVowels -1.3; ``docs/benchmarks.md``), so
-        it is a parameter to search over, not the default. The hop used is
-        ``hop_length_``.
+        doubles them at the default ``n_fft=8``. For features it gained on
+        ItalyPowerDemand's 24-point series (+1.8 points) and lost on the other
+        datasets we tried (GunPoint -0.9, ArrowHead -0.5, JapaneseVowels -1.3;
+        ``docs/benchmarks.md``), so it is a parameter to search over, not the
+        default. The hop used is ``hop_length_``.
     hidden_dim : int, default=64
         Width of the encoder and decoder.
     n_resnet_blocks : int, default=2
