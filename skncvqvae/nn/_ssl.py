@@ -162,6 +162,81 @@ class IterNorm(nn.Module):
         )
 
 
+#: Weights at least this large get their gradient written into a kept buffer (see
+#: :class:`_KeptGradLinear`): glibc serves every allocation above 32 MB (its largest
+#: mmap threshold) with freshly mapped pages, whose page faults cost as much as the
+#: product itself on a CPU.
+_KEPT_GRAD_BYTES = 32 * 2**20
+
+
+class _KeptGradFunction(torch.autograd.Function):
+    """``x @ W^T + b`` whose backward writes ``dL/dW`` into ``owner``'s kept buffer."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, owner: _KeptGradLinear):
+        ctx.save_for_backward(x, weight)
+        ctx.owner = owner
+        ctx.has_bias = bias is not None
+        return F.linear(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        x, weight = ctx.saved_tensors
+        grad_x = grad_out @ weight if ctx.needs_input_grad[0] else None
+        if ctx.needs_input_grad[1]:
+            ctx.owner.accumulate_weight_grad(grad_out, x)
+        grad_b = grad_out.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return grad_x, None, grad_b, None
+
+
+class _KeptGradLinear(nn.Linear):
+    """``nn.Linear`` that keeps the memory of a large weight gradient between steps.
+
+    Autograd allocates every weight gradient afresh and frees it when the optimizer
+    zeroes it (``set_to_none``); at 64 MB (the thesis's 4096-wide projector) each
+    allocation is a new memory mapping, and its page faults took as long as the
+    product itself. Here, in training with gradients on, a weight of at least
+    ``_KEPT_GRAD_BYTES`` gets its gradient written into one buffer kept by the
+    layer (``weight.grad`` is that buffer; an existing ``weight.grad`` is added
+    to, as autograd would). The values are those of ``nn.Linear``; smaller
+    layers, inference and autocast use ``nn.Linear`` itself.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        weight = self.weight
+        if (
+            weight.requires_grad
+            and torch.is_grad_enabled()
+            and weight.numel() * weight.element_size() >= _KEPT_GRAD_BYTES
+            and not torch.is_autocast_enabled(x.device.type)
+            and x.dtype == weight.dtype
+        ):
+            return _KeptGradFunction.apply(x, weight, self.bias, self)
+        return super().forward(x)
+
+    def accumulate_weight_grad(self, grad_out: Tensor, x: Tensor) -> None:
+        """``weight.grad += grad_out^T x``, into the kept buffer when there is no grad."""
+        weight = self.weight
+        if weight.grad is not None:
+            weight.grad.addmm_(grad_out.t(), x)
+            return
+        buffer = self.__dict__.get("_grad_buffer")
+        if buffer is None or buffer.shape != weight.shape or buffer.device != weight.device:
+            buffer = torch.empty_like(weight, memory_format=torch.contiguous_format)
+            self.__dict__["_grad_buffer"] = buffer
+        torch.mm(grad_out.t(), x, out=buffer)
+        weight.grad = buffer
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_grad_buffer", None)  # scratch memory, not state
+        return state
+
+    def _apply(self, fn, recurse=True):
+        self.__dict__.pop("_grad_buffer", None)  # .to(), .float() ...: allocate anew
+        return super()._apply(fn, recurse)
+
+
 class Projector(nn.Module):
     """Three-layer MLP projector used before the non-contrastive loss.
 
@@ -202,13 +277,13 @@ class Projector(nn.Module):
         self.in_dim = in_dim
         self.out_dim = hidden_dim
         layers: list[nn.Module] = [
-            nn.Linear(in_dim, hidden_dim),
+            _KeptGradLinear(in_dim, hidden_dim),
             nn.BatchNorm1d(hidden_dim),
             nn.ReLU(),
-            nn.Linear(hidden_dim, hidden_dim),
+            _KeptGradLinear(hidden_dim, hidden_dim),
             nn.BatchNorm1d(hidden_dim),
             nn.ReLU(),
-            nn.Linear(hidden_dim, hidden_dim),
+            _KeptGradLinear(hidden_dim, hidden_dim),
         ]
         if iternorm:
             layers.append(IterNorm(hidden_dim, num_groups=iternorm_groups))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 import torch
 
+from skncvqvae.nn import _ssl
 from skncvqvae.nn._ssl import (
     SSL_LOSSES,
     IterNorm,
     Projector,
+    _KeptGradLinear,
     barlow_twins_loss,
     cross_sq_norm,
     vibcreg_loss,
@@ -359,3 +364,99 @@ def test_projector_forward_views_equals_separate_calls(training):
         torch.testing.assert_close(pa.grad, pb.grad)
     for (name, ba), bb in zip(a.named_buffers(), b.buffers()):
         torch.testing.assert_close(ba, bb, msg=name)
+
+
+# --------------------------------------------------------------------------
+# The projector's linear layers: large weight gradients in a kept buffer
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def kept_for_all(monkeypatch):
+    """Every layer takes the kept-buffer path (the real threshold is 32 MB)."""
+    monkeypatch.setattr(_ssl, "_KEPT_GRAD_BYTES", 0)
+
+
+def _twin_linears(seed=0):
+    torch.manual_seed(seed)
+    ref = torch.nn.Linear(16, 12)
+    kept = _KeptGradLinear(16, 12)
+    kept.load_state_dict(ref.state_dict())
+    return ref, kept
+
+
+def test_kept_grad_linear_is_nn_linear_bit_for_bit(kept_for_all):
+    ref, kept = _twin_linears()
+    x = torch.randn(10, 16)
+    x_ref, x_kept = x.clone().requires_grad_(), x.clone().requires_grad_()
+    g = torch.randn(10, 12)
+    out_ref, out_kept = ref(x_ref), kept(x_kept)
+    assert torch.equal(out_ref, out_kept)
+    (out_ref * g).sum().backward()
+    (out_kept * g).sum().backward()
+    assert torch.equal(x_ref.grad, x_kept.grad)
+    assert torch.equal(ref.weight.grad, kept.weight.grad)
+    assert torch.equal(ref.bias.grad, kept.bias.grad)
+    assert kept.weight.grad is kept.__dict__["_grad_buffer"]
+
+
+def test_kept_grad_buffer_is_reused_and_accumulates_like_autograd(kept_for_all):
+    ref, kept = _twin_linears(1)
+    x, g = torch.randn(6, 16), torch.randn(6, 12)
+    (kept(x) * g).sum().backward()
+    buffer = kept.weight.grad
+    kept.weight.grad = kept.bias.grad = None  # what optimizer.zero_grad() does
+    (kept(x) * g).sum().backward()
+    assert kept.weight.grad is buffer  # the same memory, not a new allocation
+    (kept(x) * g).sum().backward()  # a grad exists: added to, as autograd does
+    (ref(x) * g).sum().backward()
+    (ref(x) * g).sum().backward()
+    torch.testing.assert_close(kept.weight.grad, ref.weight.grad)
+    torch.testing.assert_close(kept.bias.grad, ref.bias.grad)
+
+
+def test_kept_grad_linear_falls_back_to_nn_linear(kept_for_all):
+    _, kept = _twin_linears()
+    x = torch.randn(4, 16)
+    with torch.no_grad():  # inference: no graph, no buffer
+        kept(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # autocast: nn.Linear's casts
+        assert kept(x).dtype == torch.bfloat16
+    with pytest.raises(RuntimeError):  # a dtype that is not the weight's: nn.Linear's error
+        kept(x.double().requires_grad_())
+    assert "_grad_buffer" not in kept.__dict__
+
+
+def test_kept_grad_linear_only_above_the_threshold():
+    _, kept = _twin_linears()  # 16 x 12 floats, far below 32 MB
+    (kept(torch.randn(4, 16)).sum()).backward()
+    assert "_grad_buffer" not in kept.__dict__ and kept.weight.grad is not None
+
+
+def test_kept_grad_buffer_is_not_state(kept_for_all):
+    _, kept = _twin_linears()
+    kept(torch.randn(4, 16)).sum().backward()
+    assert set(kept.state_dict()) == {"weight", "bias"}  # nn.Linear's keys: files load
+    assert "_grad_buffer" not in copy.deepcopy(kept).__dict__
+    assert "_grad_buffer" not in pickle.loads(pickle.dumps(kept)).__dict__
+    kept.double()
+    assert "_grad_buffer" not in kept.__dict__
+    kept(torch.randn(4, 16, dtype=torch.float64)).sum().backward()
+    assert kept.weight.grad.dtype == torch.float64
+
+
+def test_projector_training_steps_match_nn_linear(kept_for_all, monkeypatch):
+    torch.manual_seed(0)
+    kept = Projector(12, hidden_dim=32, iternorm=True, iternorm_groups=4)
+    plain = copy.deepcopy(kept)
+    opts = [torch.optim.AdamW(p.parameters(), lr=1e-2) for p in (kept, plain)]
+    for _ in range(3):
+        x1, x2 = torch.randn(8, 12), torch.randn(8, 12)
+        # the kept-buffer path for one copy, nn.Linear's own for the other
+        for proj, opt, bytes_ in zip((kept, plain), opts, (0, 2**62)):
+            monkeypatch.setattr(_ssl, "_KEPT_GRAD_BYTES", bytes_)
+            opt.zero_grad()
+            vibcreg_loss(*proj.forward_views(x1, x2)).backward()
+            opt.step()
+    for a, b in zip(kept.parameters(), plain.parameters()):
+        assert torch.equal(a, b)
