@@ -169,6 +169,12 @@ class IterNorm(nn.Module):
 _KEPT_GRAD_BYTES = 32 * 2**20
 
 
+def _distributed() -> bool:
+    """Whether a process group is up: DistributedDataParallel reduces gradients in
+    hooks on autograd's gradient accumulation, which the kept buffer bypasses."""
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
 class _KeptGradFunction(torch.autograd.Function):
     """``x @ W^T + b`` whose backward writes ``dL/dW`` into ``owner``'s kept buffer."""
 
@@ -198,8 +204,9 @@ class _KeptGradLinear(nn.Linear):
     product itself. Here, in training with gradients on, a weight of at least
     ``_KEPT_GRAD_BYTES`` gets its gradient written into one buffer kept by the
     layer (``weight.grad`` is that buffer; an existing ``weight.grad`` is added
-    to, as autograd would). The values are those of ``nn.Linear``; smaller
-    layers, inference and autocast use ``nn.Linear`` itself.
+    to, as autograd would). The values are those of ``nn.Linear``. Smaller
+    layers, inference, autocast, tensors off the CPU and distributed training (whose
+    gradient hooks need autograd's own accumulation) use ``nn.Linear`` itself.
     """
 
     def forward(self, x: Tensor) -> Tensor:
@@ -208,8 +215,10 @@ class _KeptGradLinear(nn.Linear):
             weight.requires_grad
             and torch.is_grad_enabled()
             and weight.numel() * weight.element_size() >= _KEPT_GRAD_BYTES
-            and not torch.is_autocast_enabled(x.device.type)
+            and x.device.type == "cpu"  # CUDA's caching allocator has no such cost
+            and not torch.is_autocast_enabled("cpu")
             and x.dtype == weight.dtype
+            and not _distributed()
         ):
             return _KeptGradFunction.apply(x, weight, self.bias, self)
         return super().forward(x)

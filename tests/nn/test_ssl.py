@@ -427,6 +427,17 @@ def test_kept_grad_linear_falls_back_to_nn_linear(kept_for_all):
     assert "_grad_buffer" not in kept.__dict__
 
 
+def test_kept_grad_linear_leaves_distributed_training_to_autograd(kept_for_all, monkeypatch):
+    # DistributedDataParallel reduces gradients in hooks on autograd's accumulation
+    monkeypatch.setattr(_ssl, "_distributed", lambda: True)
+    ref, kept = _twin_linears()
+    x = torch.randn(4, 16)
+    kept(x).sum().backward()
+    ref(x).sum().backward()
+    assert "_grad_buffer" not in kept.__dict__
+    assert torch.equal(kept.weight.grad, ref.weight.grad)
+
+
 def test_kept_grad_linear_only_above_the_threshold():
     _, kept = _twin_linears()  # 16 x 12 floats, far below 32 MB
     (kept(torch.randn(4, 16)).sum()).backward()
