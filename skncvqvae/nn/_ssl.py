@@ -217,7 +217,6 @@ class _KeptGradLinear(nn.Linear):
             and weight.numel() * weight.element_size() >= _KEPT_GRAD_BYTES
             and x.device.type == "cpu"  # CUDA's caching allocator has no such cost
             and not torch.is_autocast_enabled("cpu")
-            and x.dtype == weight.dtype
             and not _distributed()
         ):
             return _KeptGradFunction.apply(x, weight, self.bias, self)
@@ -229,8 +228,8 @@ class _KeptGradLinear(nn.Linear):
         if weight.grad is not None:
             weight.grad.addmm_(grad_out.t(), x)
             return
-        buffer = self.__dict__.get("_grad_buffer")
-        if buffer is None or buffer.shape != weight.shape or buffer.device != weight.device:
+        buffer = self.__dict__.get("_grad_buffer")  # dropped by _apply: it matches weight
+        if buffer is None:
             buffer = torch.empty_like(weight, memory_format=torch.contiguous_format)
             self.__dict__["_grad_buffer"] = buffer
         torch.mm(grad_out.t(), x, out=buffer)
