@@ -5,18 +5,18 @@
 - :class:`NCVQVAEGenerator`: stages 1 and 2 (a MaskGIT prior over the tokens),
   for class-conditional sampling and over-sampling.
 - :mod:`skncvqvae.nn`: the torch modules (thesis defaults), free of scikit-learn.
-- :mod:`skncvqvae.evaluation`: FID, IS, CAS, the linear probe, the FCN
-  classifier, the report and its figures (:mod:`skncvqvae.metrics` re-exports
-  the metrics).
+- :mod:`skncvqvae.metrics`: FID, IS, CAS, the linear probe and the FCN
+  classifier, below the estimators;
+- :mod:`skncvqvae.evaluation`: the report, its figures and dataset helpers,
+  above them.
 """
 
 from ._accelerate import use_accelerator
 from ._persistence import load
 from ._training import NonFiniteLossError
+from ._version import __version__
 from .generator import NCVQVAEGenerator
 from .tokenizer import NCVQVAETokenizer
-
-__version__ = "0.1.0"
 
 __all__ = [
     "NCVQVAEGenerator",

@@ -3,7 +3,7 @@
 :func:`use_accelerator` is a context manager: every net that an estimator of
 the package builds inside it (``fit`` of :class:`~skncvqvae.NCVQVAETokenizer`,
 :class:`~skncvqvae.NCVQVAEGenerator` and
-:class:`~skncvqvae.evaluation.FCNClassifier`) is an
+:class:`~skncvqvae.metrics.FCNClassifier`) is an
 :class:`AcceleratedSelfLossNet`, skorch's :class:`skorch.hf.AccelerateMixin`
 over the package's :class:`~skncvqvae._training.SelfLossNet`, trained with the
 given ``accelerate.Accelerator``: multi-GPU data parallelism under
@@ -94,7 +94,7 @@ def use_accelerator(accelerator):
 
     Every ``fit`` in the block (of :class:`~skncvqvae.NCVQVAETokenizer`,
     :class:`~skncvqvae.NCVQVAEGenerator`, with its tokenizer, and
-    :class:`~skncvqvae.evaluation.FCNClassifier`) builds its skorch net with
+    :class:`~skncvqvae.metrics.FCNClassifier`) builds its skorch net with
     skorch's :class:`skorch.hf.AccelerateMixin` and ``accelerator``: mixed
     precision, gradient accumulation and, under ``accelerate launch``, data
     parallelism over several GPUs or machines. The estimators' parameters are

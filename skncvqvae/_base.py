@@ -2,7 +2,7 @@
 
 :class:`BaseTorchEstimator` holds what :class:`~skncvqvae.NCVQVAETokenizer`,
 :class:`~skncvqvae.NCVQVAEGenerator` and
-:class:`~skncvqvae.evaluation.FCNClassifier` share, ordered along an
+:class:`~skncvqvae.metrics.FCNClassifier` share, ordered along an
 estimator's life:
 
 - the training parameters and their constraints (subclasses extend them the
@@ -34,13 +34,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import nn
+from ._accelerate import accelerated_net
+from ._persistence import register, save
 from ._random import derive_seed, seeded
 from ._training import (
     MIXED_PRECISION,
     NonFiniteLossError,
     SelfLossNet,
     epoch_terms,
+    extend_schedule,
     make_net,
+    n_fitted,
+    planned_steps,
     resolve_device,
 )
 from ._validation import check_collection
@@ -110,13 +115,6 @@ def worker_threads():
         torch.set_num_threads(saved)
 
 
-def n_fitted(n_train: int, validation_fraction: float | None) -> int:
-    """Rows left for training after holding out ``validation_fraction`` of ``n_train``."""
-    if not validation_fraction:
-        return n_train
-    return math.ceil(n_train * (1 - validation_fraction))
-
-
 def auto_epochs(n_fit: int, batch_size: int, budget: tuple[int, int, int]) -> int:
     """Epochs of a ``max_epochs="auto"`` budget ``(epochs, min_steps, max_steps)``.
 
@@ -134,9 +132,16 @@ class BaseTorchEstimator(BaseEstimator):
     """Shared parameters, fitting and inference of the torch-backed estimators.
 
     Subclasses declare ``max_epochs``, ``batch_size``, ``lr``,
-    ``weight_decay``, ``device``, ``random_state`` and ``verbose`` in their
-    ``__init__``.
+    ``weight_decay``, ``warm_start``, ``device``, ``random_state`` and
+    ``verbose`` in their ``__init__``; those with a ``mixed_precision`` or an
+    ``unequal_length`` parameter override :meth:`_mixed_precision` and
+    :meth:`_unequal_length`. Every subclass is registered for
+    :func:`skncvqvae.load`.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        register(cls)
 
     _parameter_constraints: dict = {
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -170,7 +175,7 @@ class BaseTorchEstimator(BaseEstimator):
         return derive_seed(self.random_state if random_state is None else random_state)
 
     # -- training data -------------------------------------------------------
-    def _check_fit_collection(self, X) -> tuple[np.ndarray, dict]:
+    def _check_fit_collection(self, X, return_ndim: bool = False) -> tuple[np.ndarray, dict]:
         """Validate the training collection; return it and its shape attributes.
 
         The attributes are ``n_features_in_`` (``X.shape[1]`` as scikit-learn
@@ -179,6 +184,12 @@ class BaseTorchEstimator(BaseEstimator):
         collection is float64 ``(n, C, L)``.
         """
         X3, ndim = check_collection(X, return_ndim=True, unequal_length=self._unequal_length())
+        X3, shape = self._fit_shape(X3, ndim)
+        return (X3, shape, ndim) if return_ndim else (X3, shape)
+
+    @staticmethod
+    def _fit_shape(X3: np.ndarray, ndim: int = 3) -> tuple[np.ndarray, dict]:
+        """``X3`` (validated, ``(n, C, L)``) and its shape attributes; ``ndim`` of the user's input."""
         shape = {
             "n_features_in_": X3.shape[2] if ndim == 2 else X3.shape[1],
             "n_channels_": X3.shape[1],
@@ -187,22 +198,23 @@ class BaseTorchEstimator(BaseEstimator):
         return X3, shape
 
     def _unequal_length(self) -> str | None:
-        """The strategy for unequal-length series (the ``unequal_length`` parameter)."""
-        return getattr(self, "unequal_length", None)
+        """The strategy for unequal-length series; ``None`` (rejected) unless overridden."""
+        return None
 
     def _can_resume(self, shape: dict) -> bool:
         """``warm_start`` and a fitted net for series of the same shape."""
         return bool(
-            getattr(self, "warm_start", False)
+            self.warm_start
             and "net_" in self.__dict__
             and all(getattr(self, key) == value for key, value in shape.items())
         )
 
-    def _n_epochs(self, n_fit: int) -> int:
-        """Epochs to train on ``n_fit`` samples: ``max_epochs``, or the ``"auto"`` rule."""
+    def _n_epochs(self, n_fit: int, budget: tuple[int, int, int] | None = None) -> int:
+        """Epochs to train on ``n_fit`` samples: ``max_epochs``, or the ``"auto"`` rule
+        (``budget``, by default the class's ``_auto_budget``)."""
         if self.max_epochs != "auto":
             return int(self.max_epochs)
-        return auto_epochs(n_fit, self.batch_size, self._auto_budget)
+        return auto_epochs(n_fit, self.batch_size, budget or self._auto_budget)
 
     # -- the net ---------------------------------------------------------------
     def _fit_net(
@@ -215,6 +227,7 @@ class BaseTorchEstimator(BaseEstimator):
         description: str,
         resume: bool = False,
         validation_fraction: float | None = None,
+        step_budget: tuple[int, int, int] | None = None,
         **module_kwargs,
     ) -> SelfLossNet:
         """Build the skorch net for ``module`` and train it on ``data``.
@@ -224,8 +237,8 @@ class BaseTorchEstimator(BaseEstimator):
         :func:`~skncvqvae._training.make_net` splits the same seed into the
         streams of shuffling and of the module's own randomness. With
         ``resume``, the fitted ``net_`` continues until its history has
-        :meth:`_n_epochs` epochs, its learning-rate schedule stretched to the
-        new total. The module is left in evaluation mode: inference never changes it.
+        :meth:`_n_epochs` epochs (``step_budget``: the ``"auto"`` rule, see
+        :meth:`_n_epochs`), its learning-rate schedule stretched to the new total. The module is left in evaluation mode: inference never changes it.
         Returns the net; :meth:`_set_fitted` keeps it.
         """
         n_train = len(next(iter(data.values())) if isinstance(data, dict) else data)
@@ -233,7 +246,7 @@ class BaseTorchEstimator(BaseEstimator):
         build = dict(
             module=module.__name__,
             n_train=n_train,
-            n_epochs=self._n_epochs(n_fit),
+            n_epochs=self._n_epochs(n_fit, step_budget),
             term_names=tuple(term_names),
             seed=seed,
             description=description,
@@ -243,10 +256,10 @@ class BaseTorchEstimator(BaseEstimator):
         net = self._make_net(build, resolve_device(self.device))
         with seeded(seed), worker_threads():
             if resume:
-                schedule = dict(net.callbacks)["lr_scheduler"].total_steps
+                total_steps = planned_steps(net)
                 net = self.net_
                 net.mixed_precision = self._mixed_precision()
-                dict(net.callbacks_)["lr_scheduler"].total_steps = schedule
+                extend_schedule(net, total_steps)
                 net.max_epochs = build["n_epochs"]
                 net.build_args_ = {**net.build_args_, "n_epochs": build["n_epochs"]}
             else:
@@ -266,6 +279,7 @@ class BaseTorchEstimator(BaseEstimator):
     def _make_net(self, build: dict, device: str) -> SelfLossNet:
         """The skorch net described by ``build`` (see :meth:`_fit_net`), not initialised."""
         module_kwargs = dict(build["module_kwargs"])
+        net_class, net_kwargs, device = accelerated_net(SelfLossNet, device, int(self.verbose >= 2))
         return make_net(
             getattr(nn, build["module"]),
             n_train=build["n_train"],
@@ -281,12 +295,14 @@ class BaseTorchEstimator(BaseEstimator):
             description=build["description"],
             weight_average=self._weight_average(),
             mixed_precision=self._mixed_precision(),
+            net_class=net_class,
+            net_kwargs=net_kwargs,
             **module_kwargs,
         )
 
     def _mixed_precision(self) -> str | None:
-        """The autocast precision of training (the ``mixed_precision`` parameter)."""
-        return getattr(self, "mixed_precision", None)
+        """The autocast precision of training; ``None`` (float32) unless overridden."""
+        return None
 
     def _weight_average(self) -> float | None:
         """Decay of the :class:`~skncvqvae._training.WeightAverage` of the net, or ``None``."""
@@ -302,6 +318,7 @@ class BaseTorchEstimator(BaseEstimator):
         """
         for name, value in attributes.items():
             setattr(self, name, value)
+        self.n_steps_ = planned_steps(net)
         self.history_ = epoch_terms(net, net.term_names)
         self.net_ = net
         if getattr(net, "interrupted_", False):
@@ -328,8 +345,6 @@ class BaseTorchEstimator(BaseEstimator):
         -------
         path : pathlib.Path
         """
-        from ._persistence import save
-
         return save(self, path)
 
     # -- inference -------------------------------------------------------------

@@ -17,19 +17,37 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-__all__ = ["load", "save"]
+from ._training import resolve_device, restore_training_state, training_state
+from ._version import __version__
+
+__all__ = ["load", "register", "save"]
 
 FORMAT = "skncvqvae.safetensors/1"
+
+#: The estimator classes that files may name, by class name; filled by
+#: :func:`register` (``BaseTorchEstimator`` registers every subclass).
+_REGISTRY: dict[str, type] = {}
+
+
+def register(cls: type) -> type:
+    """Let saved files name ``cls``: :func:`load` rebuilds estimators of registered classes only."""
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def _is_estimator(value) -> bool:
+    return _REGISTRY.get(type(value).__name__) is type(value)
 
 
 # -- JSON encoding of parameters and fitted attributes -------------------------------
 def _encode(value):
     """A JSON-able form of ``value``; arrays, tuples and estimators are tagged."""
-    from ._base import BaseTorchEstimator
-
-    if isinstance(value, BaseTorchEstimator):
+    if _is_estimator(value):
         return {"__estimator__": type(value).__name__, "params": _encode(_params(value))}
     if isinstance(value, np.ndarray):
         return {"__array__": value.tolist(), "dtype": value.dtype.str}
@@ -81,46 +99,34 @@ def _params(estimator) -> dict:
 
 
 def _estimator_class(name: str):
-    from . import NCVQVAEGenerator, NCVQVAETokenizer
-    from .evaluation import FCNClassifier
-
-    classes = {c.__name__: c for c in (NCVQVAETokenizer, NCVQVAEGenerator, FCNClassifier)}
-    if name not in classes:
+    if name not in _REGISTRY:
         raise ValueError(f"the file holds an unknown estimator class {name!r}.")
-    return classes[name]
+    return _REGISTRY[name]
 
 
 # -- estimators <-> (tensors, JSON) ---------------------------------------------------
 def _fitted_attributes(estimator) -> dict:
-    from ._base import BaseTorchEstimator
-
     return {
         k: v
         for k, v in vars(estimator).items()
-        if k.endswith("_")
-        and not k.startswith("_")
-        and k != "net_"
-        and not isinstance(v, BaseTorchEstimator)
+        if k.endswith("_") and not k.startswith("_") and k != "net_" and not _is_estimator(v)
     }
 
 
 def _collect(estimator, prefix: str, tensors: dict) -> dict:
     """Add ``estimator``'s tensors under ``prefix``; return its JSON description."""
-    from ._base import BaseTorchEstimator
-
     net = estimator.net_
     for name, tensor in net.module_.state_dict().items():
         tensors[f"{prefix}module.{name}"] = tensor.detach().cpu().contiguous()
     if getattr(net, "generator_state_", None) is not None:
         tensors[f"{prefix}generator_state"] = net.generator_state_.cpu().contiguous()
-    average = dict(net.callbacks_).get("weight_average")
-    if average is not None and average.trained_ is not None:
-        for name, tensor in average.trained_.items():
-            tensors[f"{prefix}trained.{name}"] = tensor.detach().cpu().contiguous()
+    step, trained = training_state(net)
+    for name, tensor in (trained or {}).items():
+        tensors[f"{prefix}trained.{name}"] = tensor.detach().cpu().contiguous()
     nested = {
         k: _collect(v, f"{prefix}{k}.", tensors)
         for k, v in vars(estimator).items()
-        if k.endswith("_") and isinstance(v, BaseTorchEstimator)
+        if k.endswith("_") and _is_estimator(v)
     }
     return {
         "class": type(estimator).__name__,
@@ -128,14 +134,12 @@ def _collect(estimator, prefix: str, tensors: dict) -> dict:
         "fitted": _encode(_fitted_attributes(estimator)),
         "build": _encode(net.build_args_),
         "history": net.history.to_list(),
-        "schedule_step": dict(net.callbacks_)["lr_scheduler"].step_,
+        "schedule_step": step,
         "nested": nested,
     }
 
 
 def _restore(description: dict, prefix: str, tensors: dict, device: str):
-    from ._training import parameter_copy, resolve_device
-
     estimator = _estimator_class(description["class"])(**_decode(description["params"]))
     for name, value in _decode(description["fitted"]).items():
         setattr(estimator, name, value)
@@ -165,19 +169,14 @@ def _restore(description: dict, prefix: str, tensors: dict, device: str):
     net.module_.load_state_dict(state)
     net.module_.to(net_device).eval()
     net.history = History(description["history"])
-    dict(net.callbacks_)["lr_scheduler"].step_ = description["schedule_step"]
-    average = dict(net.callbacks_).get("weight_average")
-    if average is not None:
-        # The module holds the average; a resumed fit trains on from the saved
-        # trained weights (absent in files written before averaging existed).
-        average.average_ = parameter_copy(net.module_)
-        trained = {
-            k[len(prefix) + len("trained.") :]: v.to(net_device)
-            for k, v in tensors.items()
-            if k.startswith(f"{prefix}trained.")
-        }
-        average.trained_ = trained or None
-        average.step_ = description["schedule_step"]
+    # The module holds the average of a weight-averaged net; a resumed fit trains on
+    # from the saved trained weights (absent in files written before averaging existed).
+    trained = {
+        k[len(prefix) + len("trained.") :]: v.to(net_device)
+        for k, v in tensors.items()
+        if k.startswith(f"{prefix}trained.")
+    }
+    restore_training_state(net, description["schedule_step"], trained)
     net.generator_state_ = tensors.get(f"{prefix}generator_state")
     net.build_args_ = build
     estimator.net_ = net
@@ -187,11 +186,6 @@ def _restore(description: dict, prefix: str, tensors: dict, device: str):
 # -- public functions ----------------------------------------------------------------
 def save(estimator, path) -> Path:
     """Write a fitted estimator to ``path`` (a ``.safetensors`` file); see :func:`load`."""
-    from safetensors.torch import save_file
-    from sklearn.utils.validation import check_is_fitted
-
-    from . import __version__
-
     check_is_fitted(estimator)
     tensors: dict = {}
     description = _collect(estimator, "", tensors)
@@ -230,10 +224,6 @@ def load(path, *, device: str | None = None):
         If the file is not a skncvqvae file or was written by a newer,
         incompatible format.
     """
-    from safetensors import safe_open
-
-    from . import __version__
-
     with safe_open(str(path), framework="pt", device="cpu") as handle:
         metadata = handle.metadata() or {}
         if "skncvqvae" not in metadata:

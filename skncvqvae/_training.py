@@ -38,8 +38,13 @@ __all__ = [
     "fine_tune",
     "fused_adamw",
     "load_parameters",
+    "extend_schedule",
     "make_net",
+    "n_fitted",
     "parameter_copy",
+    "planned_steps",
+    "restore_training_state",
+    "training_state",
     "resolve_device",
 ]
 
@@ -200,6 +205,53 @@ class WeightAverage(Callback):
             return
         self.trained_ = parameter_copy(net.module_)
         load_parameters(net.module_, self.average_)
+
+
+def n_fitted(n_train: int, validation_fraction: float | None) -> int:
+    """Rows left for training after holding out ``validation_fraction`` of ``n_train``."""
+    if not validation_fraction:
+        return n_train
+    return math.ceil(n_train * (1 - validation_fraction))
+
+
+# The callbacks' state, read and written here only: the schedule ("lr_scheduler") and
+# the weight average ("weight_average") that make_net installs.
+def _callback(net: NeuralNet, name: str):
+    callbacks = net.callbacks_ if hasattr(net, "callbacks_") else net.callbacks
+    return dict(callbacks).get(name)
+
+
+def planned_steps(net: NeuralNet) -> int:
+    """The optimisation steps of ``net``'s learning-rate schedule (its training budget)."""
+    return _callback(net, "lr_scheduler").total_steps
+
+
+def extend_schedule(net: NeuralNet, total_steps: int) -> None:
+    """Stretch the schedule of the fitted ``net`` to ``total_steps`` (a resumed fit)."""
+    _callback(net, "lr_scheduler").total_steps = total_steps
+
+
+def training_state(net: NeuralNet) -> tuple[int, dict | None]:
+    """``(steps trained, trained weights)`` of a fitted ``net``.
+
+    The trained weights are those that a :class:`WeightAverage` keeps aside
+    while the module holds their average (``None`` without one): with the step
+    count, what a resumed fit needs besides the module and the history.
+    """
+    average = _callback(net, "weight_average")
+    trained = None if average is None else average.trained_
+    return _callback(net, "lr_scheduler").step_, trained
+
+
+def restore_training_state(net: NeuralNet, step: int, trained: dict | None) -> None:
+    """Put back what :func:`training_state` gave, into an initialised ``net``
+    whose module holds the fitted weights (the average, with a weight average)."""
+    _callback(net, "lr_scheduler").step_ = step
+    average = _callback(net, "weight_average")
+    if average is not None:
+        average.average_ = parameter_copy(net.module_)
+        average.trained_ = trained or None
+        average.step_ = step
 
 
 def fine_tune(
@@ -402,6 +454,8 @@ def make_net(
     description: str = "training",
     weight_average: float | None = None,
     mixed_precision: str | None = None,
+    net_class: type = SelfLossNet,
+    net_kwargs: dict | None = None,
     **module_kwargs,
 ) -> SelfLossNet:
     """Build a :class:`SelfLossNet` with AdamW and a per-step cosine schedule.
@@ -412,12 +466,11 @@ def make_net(
     the module's generator and the shuffling; the caller seeds weight
     initialisation with ``seed`` itself (:func:`seeded`). ``weight_average``, a
     decay, adds a :class:`WeightAverage` of the parameters (``"weight_average"``).
-    ``mixed_precision`` is :class:`SelfLossNet`'s.
+    ``mixed_precision`` is :class:`SelfLossNet`'s. ``net_class`` (a subclass
+    of :class:`SelfLossNet`) and its extra ``net_kwargs`` are what
+    :func:`~skncvqvae._accelerate.accelerated_net` gives.
     """
-    from ._accelerate import accelerated_net
-
-    net_class, net_kwargs, device = accelerated_net(SelfLossNet, device, int(verbose >= 2))
-    n_fit = n_train if not validation_fraction else math.ceil(n_train * (1 - validation_fraction))
+    n_fit = n_fitted(n_train, validation_fraction)
     augment_seed, loader_seed = spawn_seeds(seed, 2)
     steps = max(1, max_epochs * math.ceil(n_fit / batch_size))
     callbacks = [("lr_scheduler", CosineSchedule(steps))]
@@ -444,6 +497,6 @@ def make_net(
         callbacks=callbacks,
         device=device,
         verbose=int(verbose >= 2),
-        **net_kwargs,
+        **(net_kwargs or {}),
         **{f"module__{key}": value for key, value in module_kwargs.items()},
     )

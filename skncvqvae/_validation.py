@@ -22,6 +22,7 @@ __all__ = [
     "equalise_lengths",
     "pad_to_min_length",
     "standardisation",
+    "standardise",
 ]
 
 
@@ -291,6 +292,11 @@ def check_labels(y, X3: np.ndarray, name: str) -> np.ndarray:
             f"{name} has {y.shape[0]} labels but the collection has {X3.shape[0]} series."
         )
     return y
+
+
+def standardise(X3: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(X3 - mean) / scale`` per channel of ``X3 (n, C, L)``, computed in float64, as float32."""
+    return ((X3 - mean[:, None]) / scale[:, None]).astype(np.float32)
 
 
 def standardisation(X3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,16 +10,16 @@ import numpy as np
 import torch
 from sklearn.base import _fit_context, clone
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
-from ._base import BaseTorchEstimator, auto_epochs, n_fitted, worker_threads
+from ._base import BaseTorchEstimator, worker_threads
 from ._random import spawn_seeds
 from ._training import autocast
-from ._validation import as_3d_float, check_n_samples
+from ._validation import check_n_samples
+from .metrics import fid_score
 from .nn import PRIOR_TERMS, MaskGITPrior
 from .tokenizer import NCVQVAETokenizer
 
@@ -445,14 +445,13 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     #: The tokenizer's ``"auto"`` budget inside the generator: its own with twice the
     #: floor (150 epochs, 600-5000 steps), because samples are decoded by its
     #: decoder (docs/benchmarks.md, "Stage 1's budget and the decoder").
-    _tokenizer_auto_budget = (
-        NCVQVAETokenizer._auto_budget[0],
-        2 * NCVQVAETokenizer._auto_budget[1],
-        NCVQVAETokenizer._auto_budget[2],
-    )
+    _tokenizer_auto_budget = (150, 600, 5000)
 
     def _weight_average(self) -> float | None:
         return self.ema_decay
+
+    def _mixed_precision(self) -> str | None:
+        return self.mixed_precision
 
     def _stage1_budget(self) -> tuple[int, int, int]:
         """The ``"auto"`` budget of stage 1 at this ``quality``: ``"high"`` doubles every term."""
@@ -483,8 +482,11 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         tokenizer = self.tokenizer if self.tokenizer is not None else NCVQVAETokenizer()
         return tokenizer.unequal_length
 
-    def _fit_tokenizer(self, X, seed: int, resume: bool) -> NCVQVAETokenizer:
-        """The fitted stage-1 model: the user's (a private copy), a resumed or a new one."""
+    def _fit_tokenizer(self, X3, seed: int, resume: bool) -> NCVQVAETokenizer:
+        """The fitted stage-1 model: the user's (a private copy), a resumed or a new one.
+
+        ``X3`` is the validated collection: the tokenizer does not check it again.
+        """
         if self.tokenizer is not None and not self.refit_tokenizer and _is_fitted(self.tokenizer):
             # A copy, so that refitting the user's object later cannot change this model.
             return copy.deepcopy(self.tokenizer)
@@ -493,13 +495,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         tokenizer = self._default_tokenizer() if self.tokenizer is None else clone(self.tokenizer)
         if tokenizer.random_state is None:
             tokenizer.set_params(random_state=seed)
-        if tokenizer.max_epochs == "auto":
-            n_fit = n_fitted(len(X), tokenizer.validation_fraction)
-            epochs = auto_epochs(n_fit, tokenizer.batch_size, self._stage1_budget())
-            tokenizer.set_params(max_epochs=epochs)
         if self.verbose and not tokenizer.verbose:
             tokenizer.set_params(verbose=self.verbose)
-        return tokenizer.fit(X)
+        return tokenizer.fit(X3, check_input=False, step_budget=self._stage1_budget())
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -516,6 +514,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self : NCVQVAEGenerator
         """
         X3, shape = self._check_fit_collection(X)
+        return self._fit(X3, shape, y)
+
+    def _fit(self, X3: np.ndarray, shape: dict, y) -> NCVQVAEGenerator:
+        """:meth:`fit` on the validated collection ``X3`` and its shape attributes."""
         labels, classes, counts = _encode_labels(y, len(X3))
         resume = self._can_resume(shape) and _same_classes(self.classes_, classes)
         tokenizer_seed, prior_seed, decoder_seed = spawn_seeds(self._seed(), 3)
@@ -525,15 +527,20 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                 f"The fitted tokenizer expects series of shape ({tokenizer.n_channels_}, "
                 f"{tokenizer.n_timepoints_}); X has series of shape {X3.shape[1:]}."
             )
-        tokens = tokenizer._encode_tensor(X3)[1]
+        tokens = tokenizer.encode(X3, check_input=False)
         if resume:
             decoder_loss = getattr(self, "decoder_loss_", np.empty(0))
         elif self.decoder_steps:  # the tokenizer is this generator's own (a copy if fitted)
-            losses = tokenizer._fit_decoder(X3, tokens, self.decoder_steps, decoder_seed)
-            decoder_loss = np.asarray(losses)
+            decoder_loss = tokenizer.fine_tune_decoder(
+                X3,
+                tokens,
+                n_steps=self.decoder_steps,
+                random_state=decoder_seed,
+                check_input=False,
+            )
         else:
             decoder_loss = np.empty(0)
-        data = {"tokens": tokens.reshape(len(X3), -1)}
+        data = {"tokens": torch.as_tensor(tokens.reshape(len(X3), -1))}
         if labels is not None:
             data["labels"] = torch.as_tensor(labels, dtype=torch.long)
         n_classes = 0 if classes is None else len(classes)
@@ -545,7 +552,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             description="MaskGIT prior",
             resume=resume and tokenizer is self.tokenizer_,
             n_tokens=tokenizer.n_tokens_,
-            codebook=tokenizer.net_.module_.quantizer.embed.detach().cpu().clone(),
+            codebook=torch.as_tensor(tokenizer.codebook_),
             n_classes=n_classes,
             prior_input=self.prior_input,
             hidden_dim=self.hidden_dim,
@@ -676,9 +683,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             out[start : start + len(batch)] = self.tokenizer_.decode(tokens.cpu().numpy())
 
     def _variations_into(
-        self, out: np.ndarray, X, class_ids: np.ndarray, ratio: float, seed: int
+        self, out: np.ndarray, X3: np.ndarray, class_ids: np.ndarray, ratio: float, seed: int
     ) -> None:
-        """Variations of the series ``X`` into ``out``: ``ratio`` of each token grid redrawn.
+        """Variations of the validated series ``X3`` into ``out``: ``ratio`` of each grid redrawn.
 
         ``ratio=1`` keeps nothing of ``X``: the grids are drawn from scratch with
         ``seed``, exactly as :meth:`sample` draws them.
@@ -687,7 +694,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             self._generate_into(out, class_ids, seed)
             return
         mask_seed, draw_seed = spawn_seeds(seed, 2)
-        tokens = torch.as_tensor(self.tokenizer_.encode(X).reshape(len(X), -1))
+        tokens = self.tokenizer_.encode(X3, check_input=False).reshape(len(X3), -1)
+        tokens = torch.as_tensor(tokens)
         n_tokens = tokens.shape[1]
         n_masked = min(n_tokens, max(1, round(ratio * n_tokens)))
         scores = torch.as_tensor(np.random.default_rng(mask_seed).random(tokens.shape))
@@ -744,6 +752,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self._variations_into(X_new, X3, ids, ratio, torch_seed)
         return X_new, y_new
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit_resample(self, X, y, *, sampling_strategy="auto"):
         """Fit, then add generated series so that classes reach the wanted counts.
 
@@ -789,15 +798,16 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         """
         if y is None:
             raise ValueError("fit_resample needs the class labels y.")
-        # float64 straight from X: a float32 round trip would alter the real series.
-        X_real = check_array(X, dtype="numeric", allow_nd=True, ensure_all_finite=True)
-        as_3d_float(X_real)  # the 2D/3D and emptiness checks, before any fitting
+        # float64 straight from X (validated once, before any fitting): a float32
+        # round trip would alter the real series.
+        X3, shape, ndim = self._check_fit_collection(X, return_ndim=True)
         y_real = column_or_1d(y)
         counts = dict(zip(*np.unique(y_real, return_counts=True)))
         wanted = _targets(counts, sampling_strategy, y_real)  # validated before any fitting
         n_new = sum(wanted[c] - counts[c] for c in counts)
+        X_real = X3[:, 0] if ndim == 2 else X3  # the input's dimensionality
         X_out = _allocate((len(X_real) + n_new, *X_real.shape[1:]))  # before any fitting
-        self.fit(X_real, y_real)
+        self._fit(X3, shape, y_real)
         labels = np.concatenate(
             [np.full(wanted[c] - counts[c], c, dtype=self.classes_.dtype) for c in self.classes_]
         )
@@ -806,7 +816,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         if n_new:
             generated = X_out[len(X_real) :]
             self._draw_new(
-                X_real, y_real, labels, generated[:, None] if X_real.ndim == 2 else generated
+                X3, y_real, labels, generated[:, None] if X_real.ndim == 2 else generated
             )
         return _like(X, X_out), _like(y, y_out)
 
@@ -842,8 +852,6 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         -------
         score : float
         """
-        from .evaluation import fid_score  # evaluation builds on the estimators
-
         X3 = self._check_collection(X)
         if len(X3) < 2:
             raise ValueError(

@@ -12,7 +12,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseTorchEstimator, worker_threads
 from ._training import fine_tune
-from ._validation import UNEQUAL_LENGTH_STRATEGIES, pad_to_min_length, standardisation
+from ._validation import (
+    UNEQUAL_LENGTH_STRATEGIES,
+    pad_to_min_length,
+    standardisation,
+    standardise,
+)
 from .nn import (
     AUGMENTATIONS,
     LOSS_TERMS,
@@ -290,7 +295,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
 
     # -- fit -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, check_input=True, step_budget=None):
         """Fit the tokenizer on ``X`` without labels.
 
         Parameters
@@ -299,25 +304,36 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
             Training series.
         y : ignored
             Accepted so that a Pipeline can pass labels through.
+        check_input : bool, default=True
+            Validate ``X``. ``False`` is for callers that have validated it
+            already (a finite float64 array ``(n_cases, n_channels,
+            n_timepoints)``), as :class:`NCVQVAEGenerator` has.
+        step_budget : tuple of int (epochs, min_steps, max_steps) or None, default=None
+            The rule of ``max_epochs="auto"``: ``epochs`` epochs counted as
+            optimisation steps, clipped to ``[min_steps, max_steps]``. ``None``
+            is the tokenizer's own, ``(150, 300, 5000)``; the generator asks
+            for more, because its samples pass through the decoder. Ignored
+            when ``max_epochs`` is an int. The steps trained are ``n_steps_``.
 
         Returns
         -------
         self : NCVQVAETokenizer
         """
         augmentations = self._check_augmentations()
-        X3, shape = self._check_fit_collection(X)
+        X3, shape = self._check_fit_collection(X) if check_input else self._fit_shape(X)
         X3 = pad_to_min_length(X3, min_length(self.n_fft))
         hop = self._hop()
         resume = self._can_resume(shape)
         mean, scale = (self.mean_, self.scale_) if resume else standardisation(X3)
         net = self._fit_net(
             NCVQVAEModule,
-            ((X3 - mean[:, None]) / scale[:, None]).astype(np.float32),
+            standardise(X3, mean, scale),
             seed=self._seed(),
             term_names=LOSS_TERMS,
             description="NC-VQVAE stage 1" if self.ssl else "TimeVQVAE stage 1",
             resume=resume,
             validation_fraction=self.validation_fraction,
+            step_budget=step_budget,
             n_channels=X3.shape[1],
             n_timepoints=X3.shape[2],
             n_fft=self.n_fft,
@@ -346,6 +362,12 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
             n_tokens_=int(np.prod(token_shape)),
         )
         return self
+
+    def _mixed_precision(self) -> str | None:
+        return self.mixed_precision
+
+    def _unequal_length(self) -> str | None:
+        return self.unequal_length
 
     def _hop(self) -> int:
         """The STFT hop: the ``hop_length`` parameter, ``None`` resolved."""
@@ -378,25 +400,26 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         return augmentations
 
     # -- data space <-> model space -------------------------------------------
-    def _prepare(self, X) -> tuple[np.ndarray, object]:
-        """Validate and pad ``X``; return it (float64) and the function that
-        standardises a slice of it into a float32 tensor (applied per batch, so
-        that no standardised copy of the whole collection is made)."""
-        X3 = pad_to_min_length(self._check_collection(X), min_length(self.n_fft))
-        mean, scale = self.mean_[None, :, None], self.scale_[None, :, None]
+    def _prepare(self, X, check_input: bool = True) -> tuple[np.ndarray, object]:
+        """Validate (unless ``check_input`` is false) and pad ``X``; return it
+        (float64) and the function that standardises a slice of it into a
+        float32 tensor (applied per batch, so that no standardised copy of the
+        whole collection is made)."""
+        X3 = self._check_collection(X) if check_input else X
+        X3 = pad_to_min_length(X3, min_length(self.n_fft))
 
-        def standardise(part: np.ndarray) -> torch.Tensor:
-            return torch.as_tensor((part - mean) / scale, dtype=torch.float32)
+        def to_model_space(part: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(standardise(part, self.mean_, self.scale_))
 
-        return X3, standardise
+        return X3, to_model_space
 
     def _to_data_space(self, x: torch.Tensor) -> np.ndarray:
         x = x[..., : self.n_timepoints_].cpu().double().numpy()
         return x * self.scale_[None, :, None] + self.mean_[None, :, None]
 
-    def _encode_tensor(self, X) -> tuple[torch.Tensor, torch.Tensor]:
+    def _encode_tensor(self, X, check_input: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Pooled z_q ``(n, 2D)`` and token grids ``(n, H, W)`` of ``X``."""
-        X3, standardise = self._prepare(X)
+        X3, to_model_space = self._prepare(X, check_input)
         module = self.net_.module_
         pooled = torch.empty(len(X3), 2 * self.codebook_dim)
         indices = torch.empty(len(X3), *self.token_shape_, dtype=torch.long)
@@ -409,36 +432,66 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
             pooled[start : start + len(out[0])] = out[0]
             indices[start : start + len(out[1])] = out[1]
 
-        self._map_batches(encode, X3, convert=standardise, into=store)
+        self._map_batches(encode, X3, convert=to_model_space, into=store)
         return pooled, indices
 
-    def _fit_decoder(self, X, tokens: torch.Tensor, n_steps: int, seed: int) -> list[float]:
-        """Train the fitted decoder alone for ``n_steps`` steps on ``X`` and its token grids.
+    @property
+    def codebook_(self) -> np.ndarray:
+        """The fitted code vectors, ``(codebook_size, codebook_dim)`` float32 (a copy)."""
+        check_is_fitted(self)
+        return self.net_.module_.quantizer.embed.detach().cpu().numpy().copy()
 
-        ``tokens`` are ``X``'s grids (:meth:`encode`). The encoder and the
-        codebook stay as they are, so every token (and every feature) is
-        unchanged; the decoder learns to reconstruct ``X`` from its tokens,
-        the grids that a prior trained on ``X`` samples. Batches, learning
-        rate and weight decay are the tokenizer's, with their own cosine
-        schedule. Returns the loss of each step.
+    def fine_tune_decoder(
+        self, X, tokens=None, *, n_steps, random_state=None, check_input=True
+    ) -> np.ndarray:
+        """Train the fitted decoder alone for ``n_steps`` steps to reconstruct ``X`` from its tokens.
+
+        The encoder and the codebook stay as they are, so every token and
+        every feature is unchanged; the decoder learns to reconstruct ``X``
+        from exactly the grids that a prior trained on ``X`` samples
+        (:class:`NCVQVAEGenerator` calls it with ``decoder_steps``). Batches,
+        learning rate and weight decay are the tokenizer's, cosine-annealed
+        over the ``n_steps`` steps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_cases, n_channels, n_timepoints) or (n_cases, n_timepoints)
+            Series of the fitted shape.
+        tokens : array-like of shape (n_cases, H, W) or None, default=None
+            ``encode(X)``, when the caller has it already.
+        n_steps : int
+            Optimisation steps.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the batches; ``None`` uses the estimator's ``random_state``.
+        check_input : bool, default=True
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        losses : ndarray of shape (n_steps,)
+            The reconstruction loss of each step.
         """
-        X3, standardise = self._prepare(X)
+        check_is_fitted(self)
+        X3, to_model_space = self._prepare(X, check_input)
+        if tokens is None:
+            tokens = self._encode_tensor(X3, check_input=False)[1]
         module = self.net_.module_
         device = self.net_.device
         with worker_threads():
-            return fine_tune(
+            losses = fine_tune(
                 module.decoder,
                 module.decoder_loss,
-                (tokens.to(device), standardise(X3).to(device)),
+                (torch.as_tensor(tokens).to(device), to_model_space(X3).to(device)),
                 n_steps=n_steps,
                 batch_size=self.batch_size,
                 lr=self.lr,
                 weight_decay=self.weight_decay,
-                seed=seed,
+                seed=self._seed(random_state),
                 mixed_precision=self._mixed_precision(),
                 verbose=self.verbose,
                 description="decoder",
             )
+        return np.asarray(losses)
 
     # -- public transforms -----------------------------------------------------
     def transform(self, X):
@@ -459,7 +512,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         """
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         if self.output == "pyramid":
-            X3, standardise = self._prepare(X)
+            X3, to_model_space = self._prepare(X)
             latent = self.net_.module_.latent
             features = np.empty((len(X3), 6 * self.codebook_dim), dtype=dtype)
 
@@ -467,7 +520,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
                 features[start : start + len(out)] = out.numpy()
 
             self._map_batches(
-                lambda xb: pyramid_pool(latent(xb)), X3, convert=standardise, into=store
+                lambda xb: pyramid_pool(latent(xb)), X3, convert=to_model_space, into=store
             )
             return features
         pooled, indices = self._encode_tensor(X)
@@ -480,9 +533,12 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         counts.scatter_add_(1, flat, torch.ones(flat.shape, dtype=torch.float64))
         return (counts / flat.shape[1]).numpy().astype(dtype)
 
-    def encode(self, X) -> np.ndarray:
-        """Token grid of each series, ``(n_cases, H, W)`` int64 ids in ``[0, codebook_size)``."""
-        return self._encode_tensor(X)[1].numpy().astype(np.int64)
+    def encode(self, X, *, check_input=True) -> np.ndarray:
+        """Token grid of each series, ``(n_cases, H, W)`` int64 ids in ``[0, codebook_size)``.
+
+        ``check_input=False`` skips the validation of ``X``, as in :meth:`fit`.
+        """
+        return self._encode_tensor(X, check_input)[1].numpy().astype(np.int64)
 
     def decode(self, tokens) -> np.ndarray:
         """Series ``(n_cases, n_channels, n_timepoints)`` in data space from token grids.

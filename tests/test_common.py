@@ -10,7 +10,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
-from skncvqvae.evaluation import FCNClassifier
+from skncvqvae.metrics import FCNClassifier
 
 from conftest import TINY, TINY_FCN, TINY_GENERATOR  # tests/ is on sys.path (rootdir conftest)
 

@@ -964,7 +964,9 @@ def test_quality_high_reaches_the_fitted_tokenizer_and_keeps_an_explicit_budget(
     gen = NCVQVAEGenerator(tokenizer, quality="high", **GEN)
     gen._tokenizer_auto_budget = (2, 3, 10)  # a small rule for the test: "high" gives 6 steps
     _fit(gen, X, y)
-    assert gen.tokenizer_.max_epochs == 6 and len(gen.tokenizer_.history_) == 6
+    # the fitted tokenizer reports the parameters of one fitted alone, and its budget
+    assert gen.tokenizer_.max_epochs == "auto" and gen.tokenizer_.n_steps_ == 6
+    assert len(gen.tokenizer_.history_) == 6
     gen = NCVQVAEGenerator(NCVQVAETokenizer(**TOK), quality="high", **GEN)  # max_epochs=3
     _fit(gen, X, y)
     assert len(gen.tokenizer_.history_) == TOK["max_epochs"]
@@ -982,7 +984,8 @@ def test_auto_tokenizer_budget_reaches_the_fitted_tokenizer():
     gen = NCVQVAEGenerator(tokenizer, **GEN)
     gen._tokenizer_auto_budget = (2, 5, 10)  # a small rule for the test: at least 5 steps
     _fit(gen, X, y)
-    assert gen.tokenizer_.max_epochs == 5 and len(gen.tokenizer_.history_) == 5
+    assert gen.tokenizer_.max_epochs == "auto" and gen.tokenizer_.n_steps_ == 5
+    assert len(gen.tokenizer_.history_) == 5
     assert tokenizer.max_epochs == "auto"  # the user's object is not changed
     # an explicit budget is the user's choice: kept as given
     gen = NCVQVAEGenerator(NCVQVAETokenizer(**TOK), **GEN)  # max_epochs=3

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 import skncvqvae
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 from skncvqvae._training import NonFiniteLossError
-from skncvqvae.evaluation import FCNClassifier
+from skncvqvae.metrics import FCNClassifier
 from skncvqvae.nn import min_length
 
 from conftest import TINY, TINY_FCN, TINY_GENERATOR, make_sines

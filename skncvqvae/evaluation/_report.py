@@ -28,11 +28,11 @@ from joblib import Parallel, delayed
 
 from .._validation import as_3d_float
 from ..generator import NCVQVAEGenerator
+from ..metrics import cas_score, fid_score, inception_score, linear_probe
+from ..metrics._features import CachedTransform, make_classifier, make_feature_extractor
 from ..tokenizer import NCVQVAETokenizer
 from . import _plotting as plotting
 from ._datasets import load_dataset
-from ._features import CachedTransform, make_classifier, make_feature_extractor
-from ._metrics import cas_score, fid_score, inception_score, linear_probe
 
 __all__ = ["VARIANTS", "ReportConfig", "run_report"]
 

@@ -2,7 +2,7 @@
 
 - MiniRocket (aeon) features, standardised: the default extractor of the FID
   and, with a logistic regression, the default classifier of the IS and CAS;
-- the FCN (:class:`~skncvqvae.evaluation.FCNClassifier`), TimeVQVAE's
+- the FCN (:class:`~skncvqvae.metrics.FCNClassifier`), TimeVQVAE's
   evaluation network, as the alternative.
 """
 

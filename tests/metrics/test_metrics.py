@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skncvqvae.evaluation import (
+from skncvqvae.metrics import (
     cas_score,
     feature_statistics,
     fid_score,
@@ -258,7 +258,7 @@ class _Counting:
 def test_cached_transform_computes_a_remembered_collection_once():
     import pickle
 
-    from skncvqvae.evaluation._features import CachedTransform
+    from skncvqvae.metrics._features import CachedTransform
 
     _Counting.calls = 0
     X, _ = make_two_class(n=6, length=12)

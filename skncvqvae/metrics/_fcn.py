@@ -10,14 +10,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseTorchEstimator
-from .._validation import check_labels, standardisation
+from .._validation import check_labels, standardisation, standardise
 from ..nn import FCN_TERMS, FCNModule
 
 __all__ = ["FCNClassifier"]
-
-
-def _standardise(X3: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor((X3 - mean[:, None]) / scale[:, None], dtype=torch.float32)
 
 
 class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
@@ -75,7 +71,7 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
     Examples
     --------
     >>> from aeon.datasets import load_unit_test
-    >>> from skncvqvae.evaluation import FCNClassifier
+    >>> from skncvqvae.metrics import FCNClassifier
     >>> X, y = load_unit_test(split="train")
     >>> clf = FCNClassifier(max_epochs=2).fit(X, y)
     >>> clf.predict_proba(X[:3]).shape
@@ -122,7 +118,7 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
         resume = self._can_resume(shape) and np.array_equal(self.classes_, encoder.classes_)
         mean, scale = (self.mean_, self.scale_) if resume else standardisation(X3)
         data = {
-            "x": _standardise(X3, mean, scale),
+            "x": torch.as_tensor(standardise(X3, mean, scale)),
             "labels": torch.as_tensor(encoder.transform(y), dtype=torch.long),
         }
         net = self._fit_net(
@@ -139,7 +135,7 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
         return self
 
     def _apply(self, fn, X) -> np.ndarray:
-        x = _standardise(self._check_collection(X), self.mean_, self.scale_)
+        x = torch.as_tensor(standardise(self._check_collection(X), self.mean_, self.scale_))
         return torch.cat(self._map_batches(fn, x)).double().numpy()
 
     def predict_proba(self, X) -> np.ndarray:

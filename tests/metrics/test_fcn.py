@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from skncvqvae.evaluation import (
+from skncvqvae.metrics import (
     FCNClassifier,
     cas_score,
     fid_score,
