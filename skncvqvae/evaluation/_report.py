@@ -28,7 +28,15 @@ from joblib import Parallel, delayed
 
 from .._validation import as_3d_float
 from ..generator import NCVQVAEGenerator
-from ..metrics import cas_score, fid_score, inception_score, linear_probe
+from ..metrics import (
+    cas_score,
+    closer_to_train_share,
+    copied_token_share,
+    dcr_ratio,
+    fid_score,
+    inception_score,
+    linear_probe,
+)
 from ..metrics._features import CachedTransform, make_classifier, make_feature_extractor
 from ..tokenizer import NCVQVAETokenizer
 from . import _plotting as plotting
@@ -43,7 +51,20 @@ VARIANTS = {
     "vibcreg": {"ssl": "vibcreg"},
 }
 
-COLUMNS = ["SVM acc", "KNN acc", "FID", "IS", "CAS", "fit s", "sample s"]
+#: "closer to train", "DCR ratio" and "copied grids" measure novelty
+#: (:mod:`skncvqvae.metrics`): about 0.5, 1 and 0 for new series; 1, 0 and 1 for copies.
+COLUMNS = [
+    "SVM acc",
+    "KNN acc",
+    "FID",
+    "IS",
+    "CAS",
+    "closer to train",
+    "DCR ratio",
+    "copied grids",
+    "fit s",
+    "sample s",
+]
 
 
 @dataclass
@@ -132,6 +153,9 @@ def _evaluate(generator, data, references, config: ReportConfig, seed: int) -> t
         "FID": fid_score(X_test, X_gen[: len(X_test)], feature_extractor=extractor),
         "IS": inception_score(X_gen[: len(X_test)], classifier),
         "CAS": cas_score(X_gen, y_gen, X_test, y_test, classifier=classifier),
+        "closer to train": closer_to_train_share(X_gen, X_train, X_test, random_state=seed),
+        "DCR ratio": dcr_ratio(X_gen, X_train, X_test),
+        "copied grids": copied_token_share(tokenizer.encode(X_gen), tokenizer.encode(X_train)),
         "sample s": sample_s,
     }
     return row, (X_gen, y_gen)
@@ -294,9 +318,12 @@ def run_report(config: ReportConfig):
         f"{config.max_epochs_stage2}, seeds {list(config.seeds)}. FID/IS/CAS on the test split "
         f"(MiniRocket features); CAS trains on {max(len(X_test), config.n_cas_samples)} "
         "generated series; the last row is real data: the probe on the raw z-normalised "
-        "series, FID(train, test), IS of the test split, and TRTR in the CAS column.\n\n"
-        + markdown
-        + "\n"
+        "series, FID(train, test), IS of the test split, and TRTR in the CAS column. Novelty "
+        "of the generated series against the test split: 'closer to train' is the share "
+        "nearer to the training set than to as many test series (0.5: new, 1: copies), "
+        "'DCR ratio' their median distance to the nearest training series over the test "
+        "split's (1: new, 0: copies), 'copied grids' the share of token grids identical to "
+        "a training series' grid.\n\n" + markdown + "\n"
     )
     _log(config, "writing figures")
     _figures(config, data, fitted, generated)

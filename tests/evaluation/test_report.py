@@ -126,13 +126,24 @@ def test_cli_report_results_table(cli_report):
     _, output, _, _ = cli_report
     table = pd.read_csv(output / "results.csv", index_col=0)
     assert list(table.columns) == COLUMNS
-    assert list(table.columns) == ["SVM acc", "KNN acc", "FID", "IS", "CAS", "fit s", "sample s"]
+    assert list(table.columns) == [
+        "SVM acc",
+        "KNN acc",
+        "FID",
+        "IS",
+        "CAS",
+        "closer to train",
+        "DCR ratio",
+        "copied grids",
+        "fit s",
+        "sample s",
+    ]
     assert list(table.index) == [*VARIANTS, "real data (raw series)"]
     models = table.loc[list(VARIANTS)]
     assert models.notna().all().all()
-    for column in ("SVM acc", "KNN acc", "CAS"):
+    for column in ("SVM acc", "KNN acc", "CAS", "closer to train", "copied grids"):
         assert models[column].between(0, 1).all(), column
-    assert (models["FID"] >= 0).all()
+    assert (models["FID"] >= 0).all() and (models["DCR ratio"] >= 0).all()
     assert (models["IS"] >= 1 - 1e-6).all()
     assert (models[["fit s", "sample s"]] >= 0).all().all()
     real = table.loc["real data (raw series)"]
@@ -140,7 +151,7 @@ def test_cli_report_results_table(cli_report):
     assert 0 <= real["CAS"] <= 1
     # the raw-series probe: what the tokenizer's features are compared with
     assert real[["SVM acc", "KNN acc"]].astype(float).between(0, 1).all()
-    assert real[["fit s", "sample s"]].isna().all()
+    assert real[["fit s", "sample s", "closer to train", "DCR ratio", "copied grids"]].isna().all()
 
 
 def test_cli_report_per_seed_and_markdown(cli_report):
