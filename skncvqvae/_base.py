@@ -64,8 +64,8 @@ def _worker_thread_limit() -> int | None:
     it when it loads there: nothing to do. Backends that set no limit (joblib's
     ``threading`` and ``multiprocessing`` backends, Dask workers that are
     threads of one process) would let every concurrent fit use all the cores
-    (about 2x slower for 2 fits on 2 cores, much worse on a busy machine; see
-    ``docs/scaling.rst``); there a task runs with ``OMP_NUM_THREADS`` threads
+    (oversubscription, much slower: ``docs/scaling.rst``, "Threads and
+    processes"); there a task runs with ``OMP_NUM_THREADS`` threads
     when it is set, else 1. Outside of a worker (``n_jobs=1`` included) the
     caller's setting holds.
     """
@@ -349,7 +349,7 @@ class BaseTorchEstimator(BaseEstimator):
 
     # -- inference -------------------------------------------------------------
     def _check_collection(self, X) -> np.ndarray:
-        """Validate ``X`` against the fitted channels and length; float32 ``(n, C, L)``."""
+        """Validate ``X`` against the fitted channels and length; float64 ``(n, C, L)``."""
         check_is_fitted(self)
         return check_collection(
             X,

@@ -103,9 +103,9 @@ def fused_adamw(device: str) -> bool:
     """Whether AdamW's fused kernel serves ``device``.
 
     The fused step updates every parameter in one pass over memory; the
-    default multi-tensor step makes about a dozen passes, which on a CPU cost
-    as much as the projector's matmuls (0.2 s of a 2.2 s step at the thesis's
-    settings). Fused AdamW exists for CPU and CUDA tensors from torch 2.4.
+    default multi-tensor step makes a dozen, a large share of a CPU step at the
+    thesis's settings (``docs/benchmarks.md``, "What the profile showed, and
+    what changed"). Fused AdamW exists for CPU and CUDA tensors from torch 2.4.
     """
     major, minor = (int(part) for part in torch.__version__.split(".")[:2])
     return (major, minor) >= (2, 4) and torch.device(device).type in ("cpu", "cuda")

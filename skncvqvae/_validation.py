@@ -1,9 +1,10 @@
 """Input validation at the public boundary.
 
-Every public entry point turns user data into a float32 array of shape
-``(n_cases, n_channels, n_timepoints)`` through the functions here, so that
-torch modules never see anything else. Errors are ``ValueError`` with a
-message that says what was expected and what was given.
+Every public entry point turns user data into a float64 array of shape
+``(n_cases, n_channels, n_timepoints)`` through the functions here, and
+:func:`standardise` makes the float32 input of the torch modules from it.
+Errors are ``ValueError`` with a message that says what was expected and what
+was given.
 """
 
 from __future__ import annotations

@@ -12,7 +12,12 @@ from .nn import AUGMENTATIONS
 __all__ = ["main"]
 
 
-def _key_value(text: str) -> tuple[str, object]:
+def key_value(text: str) -> tuple[str, object]:
+    """``"KEY=VALUE"`` as ``(key, value)``, the value a Python literal where it parses as one.
+
+    The argument type of ``--tokenizer-param`` and ``--generator-param``; the
+    benchmark scripts parse their parameters with it too.
+    """
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
@@ -88,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", type=Path, default=defaults.output, help="output folder")
     report.add_argument(
         "--tokenizer-param",
-        type=_key_value,
+        type=key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -96,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--generator-param",
-        type=_key_value,
+        type=key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",

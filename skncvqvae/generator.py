@@ -173,151 +173,49 @@ def _same_classes(a, b) -> bool:
 class NCVQVAEGenerator(BaseTorchEstimator):
     """Class-conditional time-series generator: NC-VQVAE tokenizer + MaskGIT prior.
 
-    ``fit`` trains the tokenizer (stage 1), encodes the training series to
-    token grids and trains a bidirectional transformer prior over them
-    (stage 2), conditioned on the class when labels are given. ``sample``
-    decodes tokens drawn by iterative MaskGIT decoding back to series in data
-    space.
+    ``fit`` trains the tokenizer (stage 1), fine-tunes its decoder, and trains a MaskGIT prior
+    over the token grids (stage 2), class-conditional given labels; ``sample`` decodes the grids
+    it draws. Why each default: ``docs/benchmarks.md``, "Where each default comes from".
 
     Parameters
     ----------
     tokenizer : NCVQVAETokenizer or None, default=None
-        The stage-1 model, cloned in ``fit``; ``None`` means
-        ``NCVQVAETokenizer(random_state=random_state)``. A tokenizer whose
-        ``max_epochs`` is ``"auto"`` (the default) trains here with twice the
-        floor of its own rule, at least 600 optimisation steps (300 epochs
-        on GunPoint instead of 150), because every sample passes through its
-        decoder; ``tokenizer_.max_epochs`` then holds the epochs trained. Set
-        ``tokenizer__max_epochs`` to choose them yourself.
+        Stage 1 (``None``: the default), cloned in ``fit``. At ``max_epochs="auto"`` it trains
+        twice its own floor of steps, for the decoder of every sample (``tokenizer_.n_steps_``).
     refit_tokenizer : bool, default=True
-        With ``False`` and an already fitted ``tokenizer``, a copy of that
-        tokenizer is used (not refitted): only the prior trains, and the copy's
-        decoder is fine-tuned (``decoder_steps``). The user's object is left
-        as it is.
+        With ``False``, a fitted ``tokenizer`` is copied, not refitted: only the prior trains.
     prior_input : {"codebook", "tokens"}, default="codebook"
-        ``"codebook"``: the prior reads code vectors from a fine-tuned copy of
-        the stage-1 codebook (the thesis's prior); ``"tokens"``: a token-id
-        embedding initialised from the codebook with tied logits.
-    n_layers : int, default=2
-        Transformer layers (reference: 4). For the same training compute, two
-        layers trained 4000 steps gave better samples than four trained 2000
-        (mean CAS over the four dev datasets 0.868 against 0.816, 3 seeds,
-        ``docs/benchmarks.md``), and they sample about twice as fast.
-    n_heads : int, default=2
-        Attention heads.
-    hidden_dim : int, default=128
-        Transformer width (reference: 256; halved for CPU time).
-    ff_dim : int, default=256
-        Feed-forward width.
+        The prior reads a fine-tuned copy of the codebook, or a token embedding with tied logits.
+    n_layers, n_heads : int, default=2
+        Transformer layers and attention heads (two layers trained longer beat four).
+    hidden_dim, ff_dim : int, default=128 and 256
+        Transformer width and feed-forward width.
     dropout : float, default=0.0
-        Dropout in the transformer (attention weights, residual branches and
-        feed-forward). 0 as in the thesis's prior: on GunPoint, ArrowHead and
-        ItalyPowerDemand (3 seeds each) 0.1 gave no better samples (mean CAS
-        0.80 against 0.81) and made training 7-14% slower.
-    p_unconditional : float, default=0.2
-        Class dropout: probability of training a sample as unconditional.
-    n_iterations : int, default=10
-        Decoding steps ``T``.
-    choice_temperature : float, default=1.0
-        Scale of the Gumbel noise added to the confidence when choosing which
-        tokens to keep at each decoding step (annealed to 0); higher values
-        give more varied, less class-faithful samples (reference: 4, which gave
-        a lower CAS and a higher FID on GunPoint, ``docs/benchmarks.md``).
-    guidance_scale : float, default=2.0
-        Classifier-free guidance ``w``: the logits become
-        ``l_u + w (l_c - l_u)``; 1 turns it off (the thesis's sampler). 2 gave
-        more class-faithful samples on the dev datasets (mean CAS over 4
-        datasets x 3 seeds 0.816 against 0.786, ``docs/benchmarks.md``) at twice
-        the sampling time. Ignored (no second pass) when fitted without labels.
+        Dropout in the transformer (0.1 trained slower and gave no better samples).
+    p_unconditional, guidance_scale : float, default=0.2 and 2.0
+        Classifier-free guidance: share of samples trained without class; sampling scale (1: off).
+    n_iterations, choice_temperature : int and float, default=10 and 1.0
+        Decoding steps, and the Gumbel noise on which tokens each keeps (higher: more variety).
     resample_mask_ratio : float in (0, 1], default=0.5
-        How :meth:`fit_resample` makes each new series: it starts from a real
-        series of the class (the class's series taken in turn, in random
-        order), masks this fraction of its token grid at random positions and
-        has the class-conditional prior draw them again
-        (:meth:`sample_variations`). 1 draws every token: new series from the
-        prior alone, as :meth:`sample` makes them. In the over-sampling
-        benchmark (four dev datasets, 3 seeds, with the earlier 4-layer prior)
-        0.5 trained slightly better classifiers than 1 (mean balanced accuracy
-        1-NN 0.768 against 0.764, MiniRocket 0.902 against 0.901: a gain within
-        seed noise, seen in two independent runs; ``docs/benchmarks.md``), and
-        the new series stay near real ones of their class.
+        Fraction of a real series' tokens redrawn for each new series of :meth:`fit_resample`.
     quality : {"standard", "high"}, default="standard"
-        Budget preset of a ``tokenizer`` left at ``max_epochs="auto"``.
-        ``"high"`` trains stage 1 for twice the optimisation steps of
-        ``"standard"`` (300 epochs counted as steps, clipped to 1200-10000
-        steps: 600 epochs on GunPoint): on GunPoint and BasicMotions (3 seeds)
-        the FID fell under twice the real-data floor (1.73x and 1.83x against
-        2.12x and 2.06x) with a slightly higher CAS; a GunPoint fit took 470 s
-        against 287 s on one thread (``docs/benchmarks.md``, "A quality preset";
-        measured with ``decoder_steps=0``, before that default existed). An
-        explicit ``tokenizer__max_epochs`` is kept as given either way, and
-        the prior's budget is the same for both.
+        ``"high"`` doubles stage 1's ``"auto"`` budget, for better samples from longer fits.
     decoder_steps : int, default=1000
-        Optimisation steps that fine-tune the tokenizer's decoder alone after
-        stage 1, on the token grids of the training series (batches, learning
-        rate and weight decay of the tokenizer, cosine-annealed over these
-        steps). The encoder and the codebook stay as they are, so the tokens,
-        the tokenizer's features and the prior are unchanged; the decoder,
-        through which every sample passes, learns to reconstruct the training
-        series from exactly the grids that the prior learns to draw. 0 skips
-        it (the thesis's generator). Over 4 dev datasets x 3 seeds, 1000 steps
-        lowered the FID from 2.13 to 1.64 times the real-data floor on
-        GunPoint and from 2.10 to 1.76 on BasicMotions, raised the IS on
-        every dataset and the mean CAS from 0.897 to 0.915
-        (``docs/benchmarks.md``, "Fine-tuning the decoder on the tokens"); they
-        took 18-88 s on one thread on the dev datasets. Reconstructions of
-        series outside the training set get no better.
+        Steps fine-tuning the decoder alone on the training token grids, for better samples.
     max_epochs : int or "auto", default="auto"
-        Training epochs of the prior. ``"auto"`` trains the thesis's 1000
-        epochs counted as optimisation steps and clipped to 4000-10000 steps:
-        2000 epochs on GunPoint (50 series, 2 batches per epoch; the 4000-step
-        floor), 1000 epochs on OSULeaf (200 series, 7000 steps), 10000 steps
-        from 289 series on. The prior's quality grows steeply with its
-        steps (``docs/benchmarks.md``: 1000 steps left BasicMotions' prior at
-        masked accuracy 0.5 and CAS 0.46-0.68; on OSULeaf 4000 steps gave CAS
-        0.66, 8000 gave 0.71).
+        Prior epochs; ``"auto"`` counts the thesis's 1000 epochs as steps, clipped to 4000-10000.
     batch_size : int, default=32
-        Mini-batch size of the prior (reference: 256). Small batches give more
-        optimisation steps for the same compute; sampling runs in batches of at
-        least 128.
-    lr : float, default=1e-3
-        Peak AdamW learning rate (cosine annealing per step).
-    weight_decay : float, default=1e-2
-        AdamW weight decay.
+        Mini-batch size of the prior; sampling runs in batches of at least 128.
+    lr, weight_decay : float, default=1e-3 and 1e-2
+        Peak AdamW learning rate (cosine-annealed per step) and AdamW weight decay.
     ema_decay : float in [0, 1) or None, default=0.999
-        The fitted prior holds an exponential moving average of its weights
-        over the training steps, with this decay (and a warm-up over the
-        first steps); ``None`` keeps the last step's weights, as the thesis
-        does. Averaging does not change how the prior trains and adds about
-        0.1 ms to a training step of about 40 ms. On the four dev datasets
-        (3 seeds, the same trained priors with and without it) it raised the
-        mean CAS from 0.889 to 0.897, never lower in any of the 12 runs, with
-        the same FID (``docs/benchmarks.md``, "An average of the prior's
-        weights").
+        Decay of the moving average of weights that the fitted prior holds (``None``: the last).
     warm_start : bool, default=False
-        With ``True``, ``fit`` on data of the fitted shape and classes keeps the
-        fitted tokenizer and continues the prior until it has trained
-        ``max_epochs`` epochs in total: an interrupted prior finishes, a raised
-        ``max_epochs`` trains it further. (A fit interrupted in stage 1 leaves
-        the generator as it was; the tokenizer has its own ``warm_start``.)
+        ``fit`` on data of the fitted shape and classes trains the prior on to ``max_epochs``.
     device : str, default="auto"
         Torch device of the prior; ``"auto"`` picks CUDA when available.
     mixed_precision : {"bf16"} or None, default=None
-        ``"bf16"`` trains the prior under ``torch.autocast`` in bfloat16 (see
-        :class:`NCVQVAETokenizer`; on a Zen 4 CPU the prior trained 1.2-1.3x
-        faster on one thread and 1.18x on two, stage 1 1.2-1.5x). The default tokenizer (``tokenizer=None``) is
-        made with the same value, as with ``device``; a given tokenizer keeps
-        its own. Over 4 datasets x 3 seeds the samples of a generator trained
-        in bf16 matched float32 on three, but ArrowHead's CAS fell from 0.71
-        to 0.64 (the decoder of stage 1 trained in bf16 is the cause): check
-        the samples before relying on it. Sampling (:meth:`sample`,
-        :meth:`sample_variations`, :meth:`fit_resample`) reads the parameter
-        when it runs, like ``guidance_scale``: with ``"bf16"`` the prior decodes
-        under bf16 autocast and the tokenizer's decoder stays float32. On a Zen
-        4 CPU that sampled 1.46x faster on one thread and 1.33x on two, with the
-        same FID, IS and CAS (4 datasets x 3 seeds), so a generator trained in
-        float32 can sample faster after ``set_params(mixed_precision="bf16")``,
-        without refitting.
+        Train the prior (and a default tokenizer) and sample in bf16 autocast; check the samples.
     random_state : int, RandomState instance or None, default=None
         Seeds the prior's training and, unless ``sample`` gets its own, sampling.
     verbose : int, default=0
@@ -325,25 +223,18 @@ class NCVQVAEGenerator(BaseTorchEstimator):
 
     Attributes
     ----------
-    tokenizer_ : NCVQVAETokenizer
-        The fitted stage-1 model.
-    classes_ : ndarray or None
-        Class labels seen in ``fit`` (``None`` when fitted without labels).
-    class_counts_ : ndarray or None
-        Training count of each class.
-    n_features_in_ : int
-        ``X.shape[1]`` in fit, as in scikit-learn (series length for 2D input,
-        channels for 3D input).
-    n_channels_, n_timepoints_ : int
-        Shape of the training series.
+    tokenizer_, decoder_loss_ : NCVQVAETokenizer, ndarray of shape (decoder_steps,)
+        The fitted stage-1 model, and the loss of each step of its decoder's fine-tuning.
+    classes_, class_counts_ : ndarray or None
+        Class labels seen in ``fit`` and their counts (``None`` when fitted without labels).
+    n_features_in_, n_channels_, n_timepoints_ : int
+        ``X.shape[1]`` in fit, as in scikit-learn; the channels and length of the series.
+    n_steps_ : int
+        Optimisation steps of the prior's training budget (its fitted learning-rate schedule).
     net_ : SelfLossNet
-        The fitted skorch net; ``net_.module_`` is the :class:`MaskGITPrior`.
+        The fitted skorch net; ``net_.module_`` is the :class:`~skncvqvae.nn.MaskGITPrior`.
     history_ : list of dict
         Per-epoch ``loss`` and ``masked_accuracy`` of the prior.
-    decoder_loss_ : ndarray of shape (decoder_steps,)
-        Reconstruction loss of each decoder fine-tuning step (empty with
-        ``decoder_steps=0``; a ``warm_start`` refit keeps the fitted decoder and
-        its losses).
 
     See Also
     --------
@@ -354,10 +245,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     >>> from aeon.datasets import load_unit_test
     >>> from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
     >>> X, y = load_unit_test(split="train")
-    >>> gen = NCVQVAEGenerator(
-    ...     NCVQVAETokenizer(max_epochs=2, hidden_dim=16), hidden_dim=32, max_epochs=2,
-    ...     random_state=0,
-    ... ).fit(X, y)
+    >>> tok = NCVQVAETokenizer(max_epochs=2, hidden_dim=16)
+    >>> gen = NCVQVAEGenerator(tok, hidden_dim=32, max_epochs=2, random_state=0).fit(X, y)
     >>> X_new, y_new = gen.sample(4, y="1")
     >>> X_new.shape, y_new.tolist()
     ((4, 1, 24), ['1', '1', '1', '1'])
@@ -446,6 +335,35 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     #: floor (150 epochs, 600-5000 steps), because samples are decoded by its
     #: decoder (docs/benchmarks.md, "Stage 1's budget and the decoder").
     _tokenizer_auto_budget = (150, 600, 5000)
+
+    @classmethod
+    def _get_test_params(cls, parameter_set="default") -> dict:
+        """Parameters of a tiny, fast generator for tests, as aeon's ``_get_test_params``.
+
+        A tokenizer as tiny as the tokenizer's own test setting, a one-layer
+        prior trained 3 epochs, and two decoder fine-tuning steps (that path in
+        every fit at almost no cost). There is one ``parameter_set``, ``"default"``.
+        """
+        return dict(
+            tokenizer=NCVQVAETokenizer(
+                hidden_dim=8,
+                codebook_dim=8,
+                codebook_size=8,
+                n_resnet_blocks=0,
+                projector_dim=16,
+                max_epochs=2,
+                device="cpu",
+                random_state=0,
+            ),
+            hidden_dim=32,
+            n_layers=1,
+            n_heads=2,
+            ff_dim=32,
+            max_epochs=3,
+            decoder_steps=2,
+            device="cpu",
+            random_state=0,
+        )
 
     def _weight_average(self) -> float | None:
         return self.ema_decay
@@ -655,8 +573,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         ids = torch.as_tensor(class_ids, dtype=torch.long)
         # 128 rows (256 with guidance's unconditional copy): smaller activations, fewer
         # of them above glibc's mmap threshold (mapped and page-faulted afresh at every
-        # step), gave 1.2-1.25x the series/s of 256 rows on one thread on 3 datasets
-        # (docs/benchmarks.md, "Sampling in batches of 128").
+        # step), sample faster than 256 (docs/benchmarks.md, "Sampling in batches of 128").
         rows = max(self.batch_size, 128)
         # Unconditional samples have nothing to guide towards: skip the second pass.
         unconditional = self.classes_ is None or bool((ids == module.null_class).all())

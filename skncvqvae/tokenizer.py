@@ -36,169 +36,74 @@ __all__ = ["NCVQVAETokenizer"]
 class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     """NC-VQVAE tokenizer: a time-frequency VQ-VAE with a non-contrastive SSL loss.
 
-    Series are standardised per channel, mapped by an STFT to a 2C-channel
-    time-frequency image, encoded to a grid of latent vectors and quantized to
-    the nearest of ``codebook_size`` codes. With ``ssl`` set, an augmented view
-    of each series passes through the same encoder without quantization, and
-    a Barlow Twins or VIBCReg loss pulls the pooled quantized latent of the
-    series and the pooled latent of its view together; the decoder also
-    reconstructs the view. ``ssl=None`` gives naive TimeVQVAE.
-
-    Read more in ``docs/model.md``.
+    Series are standardised per channel, mapped by an STFT to a time-frequency image, encoded
+    to a grid of latent vectors and quantized to the nearest of ``codebook_size`` codes. With
+    ``ssl``, a Barlow Twins or VIBCReg loss also pulls together the pooled latents of each series
+    and of an augmented view (Mathisen, 2024, arXiv:2408.16613). Read more in ``docs/model.md``;
+    why each default: ``docs/benchmarks.md``, section "Where each default comes from".
 
     Parameters
     ----------
     ssl : {"vibcreg", "barlowtwins"} or None, default="vibcreg"
-        The non-contrastive loss; ``None`` trains naive TimeVQVAE (no augmented
-        branch, no projector). VIBCReg is the default because it beat naive
-        TimeVQVAE on every dataset we probed at the CPU budget, where Barlow
-        Twins did not (``docs/benchmarks.md``).
+        The non-contrastive loss (VIBCReg gave the best features); ``None``: naive TimeVQVAE.
     augmentations : str or sequence of str, default=("slice_and_shuffle",)
-        Augmentations applied in sequence to make the second view. Names:
-        ``amplitude_resize``, ``window_warp``, ``gaussian_noise``,
-        ``slice_and_shuffle``, ``flip``, ``slope``, ``random_crop``,
-        ``magnitude_warp``. The thesis ran ``("window_warp", "amplitude_resize")``,
-        ``("gaussian_noise",)`` and ``("slice_and_shuffle",)``. Ignored when
-        ``ssl=None``.
+        Names of :data:`~skncvqvae.nn.AUGMENTATIONS` applied in turn to make the second view.
     output : {"pyramid", "pooled", "tokens", "histogram"}, default="pyramid"
-        What :meth:`transform` returns:
-
-        - ``"pyramid"``: features for a classifier, ``(n_cases, 6 * codebook_dim)``:
-          the average and the max of the continuous latent z (before
-          quantization) over the whole latent grid and over each half of its
-          time axis (:func:`skncvqvae.nn.pyramid_pool`). It beat the raw series
-          and the thesis's readout in our linear probes (``docs/benchmarks.md``).
-        - ``"pooled"``: the thesis's probe features, concat(global average,
-          global max) of the quantized latent z_q, ``(n_cases, 2 * codebook_dim)``.
-        - ``"tokens"``: the flattened token grid, ``(n_cases, n_tokens)``.
-        - ``"histogram"``: normalised token counts, ``(n_cases, codebook_size)``.
-    codebook_size : int, default=32
-        Number of codes.
-    codebook_dim : int, default=64
-        Dimension of each code (the latent channels).
-    n_fft : int, default=8
-        STFT size; the token grid has ``n_fft // 2 + 1`` rows.
-    hop_length : int or None, default=None
-        Hop of the STFT, from 1 to ``n_fft // 2``; ``None`` is ``n_fft // 4``
-        (PyTorch's default, and TimeVQVAE's and the thesis's hop). A smaller hop
-        gives the token grid more time columns at a higher cost: ``hop_length=1``
-        doubles them at the default ``n_fft=8``. For features it gained on
-        ItalyPowerDemand's 24-point series (+1.8 points) and lost on the other
-        datasets we tried (GunPoint -0.9, ArrowHead -0.5, JapaneseVowels -1.3;
-        ``docs/benchmarks.md``), so it is a parameter to search over, not the
-        default. The hop used is ``hop_length_``.
-    hidden_dim : int, default=64
-        Width of the encoder and decoder.
-    n_resnet_blocks : int, default=2
-        Residual blocks in the encoder and in the decoder (reference: 4).
-    downsampled_width : int, default=8
-        Target width of the token grid; sets the number of strided blocks.
-    aug_recon_weight : float, default=0.1
-        Weight of the augmented branch's reconstruction loss.
-    ssl_weight : float, default=1.0
-        Weight of the SSL loss.
-    projector_dim : int, default=1024
-        Width of the projector (reference: 4096).
-    codebook_decay : float, default=0.8
-        EMA decay of the codebook.
-    commitment_weight : float, default=1.0
-        Weight of the commitment loss.
+        What :meth:`transform` returns: :func:`~skncvqvae.nn.pyramid_pool` of the latent z
+        (the best features), the thesis's pooled z_q, the token ids, or token frequencies.
+    codebook_size, codebook_dim, codebook_decay : int, int, float, default=32, 64 and 0.8
+        Number of codes, the dimension of each (the latent channels), and their EMA decay.
+    n_fft, hop_length : int, default=8 and None
+        STFT size (even; the token grid has ``n_fft // 2 + 1`` rows) and hop, 1 to ``n_fft //
+        2`` (``None``: ``n_fft // 4``; a smaller hop gives more token columns at a higher cost).
+    hidden_dim, n_resnet_blocks, downsampled_width, projector_dim : int, default=64, 2, 8 and 1024
+        Width of the encoder and decoder, residual blocks in each, target width of the token
+        grid (it sets the number of strided blocks) and width of the SSL projector.
+    aug_recon_weight, ssl_weight, commitment_weight : float, default=0.1, 1.0 and 1.0
+        Weights of the view's reconstruction loss, the SSL loss and the commitment loss.
     max_epochs : int or "auto", default="auto"
-        Training epochs (reference: 1000 on a GPU). ``"auto"`` trains 150
-        epochs counted as optimisation steps and clipped to 300-5000 steps:
-        150 epochs on GunPoint-sized data (50-70 series, 2-3 batches per
-        epoch), more epochs for smaller sets (a set of 30 series trains 300),
-        fewer for large ones (5000 steps at most). The number of epochs
-        trained is ``len(history_)``.
+        Training epochs; ``"auto"`` counts 150 epochs as optimisation steps, clipped to 300-5000.
     batch_size : int, default=32
-        Mini-batch size (reference: 128). Training sets of time series are
-        often tiny; smaller batches give more optimisation steps per epoch,
-        which helped the SSL variants most in our CPU budget.
-    lr : float, default=1e-3
-        Peak learning rate of AdamW, annealed to 0 on a cosine schedule per step.
-    weight_decay : float, default=1e-3
-        AdamW weight decay.
+        Mini-batch size, also of inference (small batches give tiny sets more steps).
+    lr, weight_decay : float, default=1e-3
+        Peak AdamW learning rate (cosine-annealed to 0 per step) and AdamW weight decay.
     validation_fraction : float or None, default=None
-        Fraction of ``X`` held out to record validation losses; by default all
-        data trains (training sets of time series are often tiny).
+        Fraction of ``X`` held out to record validation losses; ``None`` trains on all of it.
     unequal_length : {"resample", "pad"} or None, default=None
-        How collections of series of unequal lengths (aeon's list of 2D arrays
-        ``(n_channels, n_timepoints_i)``) are read: ``"resample"`` interpolates
-        each series linearly to the longest length in ``fit`` (and to the
-        fitted length afterwards); ``"pad"`` repeats each series' last value up
-        to that length and truncates longer series. With a strategy, later
-        series of another length are mapped the same way. ``None`` rejects
-        unequal lengths with a ``ValueError``.
+        How series of another length are brought to the fitted one: linear resampling, or
+        repeating the last value (and truncating); ``None`` raises a ``ValueError``.
     warm_start : bool, default=False
-        With ``True``, ``fit`` on data of the fitted shape continues training the
-        fitted model (its scaling kept) until ``max_epochs`` epochs have run in
-        total: it finishes an interrupted fit, or extends one after
-        ``max_epochs`` was raised. The learning-rate schedule is stretched to
-        the new total.
+        ``fit`` on data of the fitted shape trains on until ``max_epochs`` epochs in total.
     device : str, default="auto"
-        Torch device; ``"auto"`` picks CUDA when available. Checked at the
-        start of ``fit``: a device that torch cannot use here raises a
-        ``ValueError``.
+        Torch device; ``"auto"`` picks CUDA when available.
     mixed_precision : {"bf16"} or None, default=None
-        ``"bf16"`` trains under ``torch.autocast`` in bfloat16: convolutions,
-        the projector and their matmuls run in bf16, the weights, gradients,
-        optimizer, codebook search and whitening stay float32. It is meant for
-        GPUs (not measured here) and CPUs with bf16 instructions (AVX512-BF16
-        or AMX: on a Zen 4 core
-        an epoch ran 1.2-1.5x faster, and the default features lost 0.4 points
-        of mean probe accuracy over 4 datasets x 3 seeds;
-        ``docs/benchmarks.md``); on older CPUs it is many times slower.
-        Inference (``transform``, ``encode``, ``decode``) stays float32. The
-        same ``random_state`` still gives the same model, but not the float32
-        one. ``None`` trains in float32.
+        ``"bf16"`` trains under autocast, for GPUs and CPUs with bf16 instructions (slower on
+        others); weights, optimizer, codebook search and inference stay float32.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and augmentations. The same
-        value gives the same result on the CPU with the same number of torch
-        threads (the order of float reductions depends on it).
+        Seeds initialisation, shuffling and augmentations (reproducible at one thread count).
     verbose : int, default=0
         1 shows a progress bar over epochs; 2 also prints skorch's epoch table.
 
     Attributes
     ----------
-    n_features_in_ : int
-        ``X.shape[1]`` in fit, as in scikit-learn: the series length for 2D
-        input, the channel count for 3D input.
-    n_channels_ : int
-        Channels of the training series.
-    n_timepoints_ : int
-        Length of the training series.
-    hop_length_ : int
-        Hop of the STFT (the ``hop_length`` parameter, ``None`` resolved).
-    token_shape_ : tuple of int
-        ``(H, W)`` of the token grid.
-    n_tokens_ : int
-        ``H * W``.
+    n_features_in_, n_channels_, n_timepoints_ : int
+        ``X.shape[1]`` in fit, as in scikit-learn; the channels and length of the series.
+    hop_length_, token_shape_, n_tokens_ : int, tuple of int, int
+        The STFT hop (``None`` resolved), ``(H, W)`` of the token grid and ``H * W``.
     mean_, scale_ : ndarray of shape (n_channels,)
         Per-channel standardisation of the training data.
+    codebook_ : ndarray of shape (codebook_size, codebook_dim)
+        The fitted code vectors (a float32 copy).
+    n_steps_ : int
+        Optimisation steps of the training budget (from the fitted learning-rate schedule).
     net_ : SelfLossNet
-        The fitted skorch net; ``net_.module_`` is the :class:`NCVQVAEModule`.
+        The fitted skorch net; ``net_.module_`` is the :class:`~skncvqvae.nn.NCVQVAEModule`.
     history_ : list of dict
-        Per-epoch mean of every loss term: ``loss`` (total), ``recon``,
-        ``commitment``, ``aug_recon``, ``ssl`` and the codebook ``perplexity``.
+        Per-epoch mean of each term of :data:`~skncvqvae.nn.LOSS_TERMS`.
 
     See Also
     --------
     NCVQVAEGenerator : Stages 1 and 2, for sampling new series.
-
-    Notes
-    -----
-    The defaults are a CPU budget: on GunPoint (50 series of length 150) a fit
-    with SSL takes about 55 s on one CPU thread (140 series/s; naive TimeVQVAE
-    25 s), and VIBCReg still beats naive TimeVQVAE in the linear probe on every
-    dataset we measured (``docs/benchmarks.md``). The thesis's setting is
-    ``n_resnet_blocks=4, projector_dim=4096, max_epochs=1000, batch_size=128``.
-
-    References
-    ----------
-    .. [1] J. V. Mathisen, "You're your own best teacher: a self-supervised
-       learning approach for expressive representations", 2024, arXiv:2408.16613.
-    .. [2] D. Lee, S. Malacarne, E. Aune, "Vector quantized time series
-       generation with a bidirectional prior model", AISTATS 2023.
 
     Examples
     --------
@@ -206,12 +111,8 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     >>> from skncvqvae import NCVQVAETokenizer
     >>> X, y = load_unit_test(split="train")
     >>> tok = NCVQVAETokenizer(max_epochs=2, hidden_dim=16, random_state=0).fit(X)
-    >>> tok.transform(X).shape  # output="pyramid": 6 x codebook_dim features
-    (20, 384)
-    >>> tok.set_params(output="pooled").transform(X).shape  # the thesis's probe features
-    (20, 128)
-    >>> tok.encode(X).shape
-    (20, 5, 6)
+    >>> tok.transform(X).shape, tok.encode(X).shape  # 6 * codebook_dim features; 5 x 6 tokens
+    ((20, 384), (20, 5, 6))
     """
 
     _parameter_constraints: dict = {
@@ -319,7 +220,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         -------
         self : NCVQVAETokenizer
         """
-        augmentations = self._check_augmentations()
+        augmentations = self._check_n_fft_and_augmentations()
         X3, shape = self._check_fit_collection(X) if check_input else self._fit_shape(X)
         X3 = pad_to_min_length(X3, min_length(self.n_fft))
         hop = self._hop()
@@ -381,8 +282,8 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
             )
         return int(self.hop_length)
 
-    def _check_augmentations(self) -> tuple[str, ...]:
-        """The augmentations of the second view (``()`` without SSL); also checks ``n_fft``."""
+    def _check_n_fft_and_augmentations(self) -> tuple[str, ...]:
+        """Check ``n_fft``; return the augmentations of the second view (``()`` without SSL)."""
         if self.n_fft % 2:
             # the STFT grid of an odd n_fft does not invert to the input length
             raise InvalidParameterError(
@@ -599,6 +500,25 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         else:
             names = [f"code{i}" for i in range(self.codebook_size)]
         return np.asarray(names, dtype=object)
+
+    @classmethod
+    def _get_test_params(cls, parameter_set="default") -> dict:
+        """Parameters of a tiny, fast tokenizer for tests, as aeon's ``_get_test_params``.
+
+        Every layer a few channels wide, no residual blocks, two epochs.
+        There is one ``parameter_set``, ``"default"``.
+        """
+        return dict(
+            hidden_dim=8,
+            codebook_dim=8,
+            codebook_size=8,
+            n_resnet_blocks=0,
+            projector_dim=16,
+            max_epochs=2,
+            batch_size=32,
+            device="cpu",
+            random_state=0,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -243,7 +243,7 @@ def _figures(config, data, fitted: dict, generated: dict) -> list[Path]:
     features = {v: g.tokenizer_.transform(X_test) for v, g in fitted.items()}
     paths.append(
         plotting.save_figure(
-            plotting.plot_embeddings(features, y_test, title="PCA of pooled z_q (test split)"),
+            plotting.plot_embeddings(features, y_test, title="PCA of pyramid features, test split"),
             out / "embeddings.png",
         )
     )

@@ -58,6 +58,8 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
         Shape of the training series.
     mean_, scale_ : ndarray of shape (n_channels,)
         Per-channel standardisation of the training data.
+    n_steps_ : int
+        Optimisation steps of the training budget (from the fitted learning-rate schedule).
     net_ : SelfLossNet
         The fitted skorch net; ``net_.module_`` is the :class:`~skncvqvae.nn.FCNModule`.
     history_ : list of dict
@@ -183,6 +185,14 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
     def _fitted_module(self) -> FCNModule:
         check_is_fitted(self)
         return self.net_.module_
+
+    @classmethod
+    def _get_test_params(cls, parameter_set="default") -> dict:
+        """Parameters of a short FCN training for tests, as aeon's ``_get_test_params``.
+
+        There is one ``parameter_set``, ``"default"``.
+        """
+        return dict(max_epochs=2, batch_size=16, device="cpu", random_state=0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

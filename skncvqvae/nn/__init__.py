@@ -15,7 +15,7 @@ and its terms), so that one skorch net trains them all:
 
 - :class:`NCVQVAEModule`: stage 1, the tokenizer;
 - :class:`MaskGITPrior`: stage 2, the class-conditional prior over tokens;
-- :class:`FCNModule`: the FCN classifier of the evaluation.
+- :class:`FCNModule`: the FCN of :class:`skncvqvae.metrics.FCNClassifier`.
 
 Every module's defaults are the reference values of the NC-VQVAE thesis and
 TimeVQVAE (for example 4 residual blocks, a projector of width 4096 and a

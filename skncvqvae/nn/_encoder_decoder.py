@@ -5,9 +5,9 @@ time axis only; the frequency axis keeps its ``F`` rows. The number of strided
 blocks is computed eagerly from the series length (:func:`n_downsampling`), so
 every shape is known at construction.
 
-Weights and activations are kept channels-last (NHWC): with 64 channels on a
-grid of 5 rows, oneDNN's NHWC convolutions made a training step 10-25% faster
-on a CPU than NCHW (same results up to float rounding).
+Weights and activations are kept channels-last (NHWC): oneDNN's NHWC
+convolutions are faster on a CPU for these grids of few rows (same results up to
+float rounding; ``docs/benchmarks.md``, "What the profile showed, and what changed").
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ class _SelfAttention(nn.Module):
     (``in_proj_weight``, ``in_proj_bias``, ``out_proj``), initialised the same
     way, so that state dicts of either load into the other. Working in the
     batch-first layout throughout saves the sequence-first transposes and
-    copies of ``nn.MultiheadAttention``'s training path (``docs/benchmarks.md``).
+    copies of ``nn.MultiheadAttention``'s training path (``docs/benchmarks.md``, "The
+    prior's transformer in the batch-first layout").
     """
 
     def __init__(self, dim: int, n_heads: int, dropout: float):
@@ -96,9 +97,9 @@ class _SelfAttention(nn.Module):
         precision = contextlib.nullcontext()
         if q.dtype == torch.bfloat16 and q.device.type == "cpu":
             # Under bf16 autocast on the CPU, the flash-attention kernel's backward pass
-            # in bf16 takes about 6x as long as in float32 (torch 2.13), which made it
-            # most of a bf16 prior step: attend in float32, outside autocast (which
-            # would cast back to bf16); the projections around it stay in bf16.
+            # in bf16 is many times slower than in float32 (torch 2.13; docs/benchmarks.md,
+            # "bf16 autocast on a CPU with bf16 instructions"): attend in float32, outside
+            # autocast (which would cast back to bf16); the projections stay in bf16.
             q, k, v = q.float(), k.float(), v.float()
             precision = torch.autocast("cpu", enabled=False)
         with precision:

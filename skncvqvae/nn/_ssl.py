@@ -200,13 +200,13 @@ class _KeptGradLinear(nn.Linear):
 
     Autograd allocates every weight gradient afresh and frees it when the optimizer
     zeroes it (``set_to_none``); at 64 MB (the thesis's 4096-wide projector) each
-    allocation is a new memory mapping, and its page faults took as long as the
-    product itself. Here, in training with gradients on, a weight of at least
-    ``_KEPT_GRAD_BYTES`` gets its gradient written into one buffer kept by the
-    layer (``weight.grad`` is that buffer; an existing ``weight.grad`` is added
-    to, as autograd would). The values are those of ``nn.Linear``. Smaller
-    layers, inference, autocast, tensors off the CPU and distributed training (whose
-    gradient hooks need autograd's own accumulation) use ``nn.Linear`` itself.
+    allocation is a new memory mapping, page-faulted at every step (``docs/benchmarks.md``,
+    "The projector's weight gradients in kept memory"). Here, in training with gradients
+    on, a weight of at least ``_KEPT_GRAD_BYTES`` gets its gradient written into one buffer
+    kept by the layer (``weight.grad`` is that buffer; an existing ``weight.grad`` is added
+    to, as autograd would). The values are those of ``nn.Linear``. Smaller layers,
+    inference, autocast, tensors off the CPU and distributed training (whose gradient
+    hooks need autograd's own accumulation) use ``nn.Linear`` itself.
     """
 
     def forward(self, x: Tensor) -> Tensor:

@@ -102,7 +102,7 @@ class NCVQVAEModule(nn.Module):
     ssl : {"barlowtwins", "vibcreg"} or None
         The non-contrastive loss; ``None`` is naive TimeVQVAE.
     augmentations : sequence of str
-        Augmentations producing the second view (see :mod:`skncvqvae.augmentations`).
+        Augmentations producing the second view (see :func:`~skncvqvae.nn.augment`).
     aug_recon_weight, ssl_weight : float
         Weights of the augmented branch's reconstruction loss and of the SSL loss.
     projector_dim : int
