@@ -1,7 +1,8 @@
 """scikit-learn's estimator checks on every estimator of the package.
 
-One place lists every estimator with its tiny test setting (from
-``conftest``), in the manner of scikit-learn's own ``test_common.py``.
+One place lists every estimator with its tiny test setting (its own
+``_get_test_params()``, as in aeon), in the manner of scikit-learn's own
+``test_common.py``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 from skncvqvae.metrics import FCNClassifier
 
-from conftest import TINY, TINY_FCN, TINY_GENERATOR  # tests/ is on sys.path (rootdir conftest)
-
 ESTIMATORS = [
-    NCVQVAETokenizer(**TINY),
-    NCVQVAEGenerator(NCVQVAETokenizer(**TINY), **TINY_GENERATOR),
-    FCNClassifier(**TINY_FCN),
+    estimator(**estimator._get_test_params())
+    for estimator in (NCVQVAETokenizer, NCVQVAEGenerator, FCNClassifier)
 ]
 
 # The checks feed 2D tables with 1 to 5 columns, read as short univariate

@@ -18,14 +18,9 @@ from sklearn.model_selection import GridSearchCV
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 from skncvqvae.nn import MaskGITPrior
 
-from conftest import (  # tests/ is on sys.path (rootdir conftest)
-    TINY,
-    TINY_GENERATOR,
-    make_sines,
-    make_two_class,
-    one_torch_thread,
-)
+from _helpers import TINY_GENERATOR, make_sines, make_two_class, one_torch_thread
 
+TINY = NCVQVAETokenizer._get_test_params()
 TOK = {**TINY, "max_epochs": 3}  # the shared tiny tokenizer, one epoch more
 GEN = TINY_GENERATOR
 
@@ -624,6 +619,37 @@ def test_fit_resample_bad_strategy_raises_before_fitting(strategy, match):
 def test_fit_resample_needs_y(unit_test_data):
     with pytest.raises(ValueError, match="labels"):
         make_gen().fit_resample(unit_test_data[0], None)
+
+
+def test_fit_and_fit_resample_validate_X_once(monkeypatch):
+    # The tokenizer's fit, encode and decoder fine-tuning, and the variations of
+    # fit_resample, reuse the collection that the generator validated.
+    import sys
+
+    from skncvqvae import _validation
+
+    original, calls = _validation.check_collection, []
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    # wherever it was imported (skncvqvae._base), and its own module
+    patched = [
+        name
+        for name, module in list(sys.modules.items())
+        if name.split(".")[0] == "skncvqvae"
+        and getattr(module, "check_collection", None) is original
+    ]
+    for name in patched:
+        monkeypatch.setattr(sys.modules[name], "check_collection", counting)
+    assert {"skncvqvae._base", "skncvqvae._validation"} <= set(patched)
+    X, y = _imbalanced()
+    _fit(make_gen(max_epochs=1), X, y)
+    assert len(calls) == 1
+    calls.clear()
+    _fit_resample(make_gen(max_epochs=1), X, y)
+    assert len(calls) == 1
 
 
 # -- reuse of a fitted tokenizer -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import pickle
 
 import joblib
@@ -22,7 +23,9 @@ from sklearn.utils.validation import check_is_fitted
 from skncvqvae import NCVQVAETokenizer
 from skncvqvae.nn import LOSS_TERMS
 
-from conftest import TINY, make_sines  # tests/ is on sys.path (rootdir conftest)
+from _helpers import make_sines
+
+TINY = NCVQVAETokenizer._get_test_params()
 
 OUTPUTS = ["pyramid", "pooled", "tokens", "histogram"]
 FITTED = ["fitted_unit", "fitted_unit_2d", "fitted_motions"]
@@ -198,6 +201,62 @@ def test_object_array_of_numbers_accepted(fitted_unit, unit_test_data):
 
 
 # --------------------------------------------------------------------------
+# The API the generator builds on: encode(check_input=False), codebook_,
+# fine_tune_decoder, n_steps_ and fit(step_budget=...)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fitted", ["fitted_unit", "fitted_unit_2d"])
+def test_encode_without_checks_of_the_validated_collection(fitted, request, data_for):
+    from skncvqvae._validation import check_collection
+
+    tok = request.getfixturevalue(fitted)
+    X = data_for[fitted]
+    X3 = check_collection(X)
+    assert X3.ndim == 3 and X3.dtype == np.float64
+    assert_array_equal(tok.encode(X3, check_input=False), tok.encode(X))
+
+
+def test_codebook_is_a_float32_copy(fitted_copy):
+    embed = fitted_copy.net_.module_.quantizer.embed.detach().clone()
+    codebook = fitted_copy.codebook_
+    assert codebook.shape == (TINY["codebook_size"], TINY["codebook_dim"])
+    assert codebook.dtype == np.float32
+    assert_array_equal(codebook, embed.numpy())
+    codebook[:] = 0.0  # the caller's copy: the model is unchanged
+    assert torch.equal(fitted_copy.net_.module_.quantizer.embed, embed)
+    assert_array_equal(fitted_copy.codebook_, embed.numpy())
+
+
+def test_fine_tune_decoder_changes_the_decoder_alone(fitted_copy, unit_test_data):
+    X = unit_test_data[0]
+    tokens, features = fitted_copy.encode(X), fitted_copy.transform(X)
+    decoded = fitted_copy.decode(tokens)
+    losses = fitted_copy.fine_tune_decoder(X, n_steps=3, random_state=0)
+    assert losses.shape == (3,) and np.isfinite(losses).all()
+    assert_array_equal(fitted_copy.encode(X), tokens)
+    assert_array_equal(fitted_copy.transform(X), features)
+    assert not np.array_equal(fitted_copy.decode(tokens), decoded)
+
+
+@pytest.mark.parametrize("batch_size, max_epochs", [(32, 2), (8, 2), (6, 1)])
+def test_n_steps_counts_the_optimisation_steps(batch_size, max_epochs, unit_test_data):
+    X = unit_test_data[0]  # 20 series
+    tok = NCVQVAETokenizer(**{**TINY, "batch_size": batch_size, "max_epochs": max_epochs}).fit(X)
+    assert tok.n_steps_ == max_epochs * math.ceil(len(X) / batch_size)
+
+
+def test_step_budget_is_the_rule_of_auto(unit_test_data):
+    X = unit_test_data[0][:10]  # one batch per epoch
+    tok = NCVQVAETokenizer(**{**TINY, "max_epochs": "auto"}).fit(X, step_budget=(2, 5, 10))
+    assert tok.n_steps_ == 5 and len(tok.history_) == 5  # at least 5 steps
+    assert tok.max_epochs == "auto"
+    # an int max_epochs is kept as given
+    tok = NCVQVAETokenizer(**TINY).fit(X, step_budget=(2, 5, 10))
+    assert tok.n_steps_ == len(tok.history_) == TINY["max_epochs"]
+
+
+# --------------------------------------------------------------------------
 # Training history
 # --------------------------------------------------------------------------
 
@@ -293,12 +352,6 @@ def test_joblib_round_trip(fitted_unit, unit_test_data, tmp_path):
     restored = joblib.load(path)
     assert_array_equal(restored.transform(X), fitted_unit.transform(X))
     assert_array_equal(restored.reconstruct(X), fitted_unit.reconstruct(X))
-
-
-def test_pickle_with_progress_bar(unit_test_data):
-    tok = NCVQVAETokenizer(**{**TINY, "max_epochs": 1, "verbose": 1}).fit(unit_test_data[0])
-    restored = pickle.loads(pickle.dumps(tok))
-    assert_array_equal(restored.transform(unit_test_data[0]), tok.transform(unit_test_data[0]))
 
 
 def test_clone_is_unfitted_with_same_params(fitted_unit):
@@ -402,38 +455,8 @@ def test_get_feature_names_out(output, n_names, fitted_unit):
 
 
 # --------------------------------------------------------------------------
-# Errors
+# Errors (the checks of X and their messages: test_validation.py)
 # --------------------------------------------------------------------------
-
-BAD_INPUTS = [
-    (np.full((5, 1, 24), np.nan), "NaN"),
-    (np.where(np.eye(5, 24) > 0, np.inf, 0.0), "infinity"),
-    (np.arange(24.0), "2D array .* 3D array"),
-    (np.zeros((2, 1, 3, 24)), "4 dimension"),
-    (np.empty((0, 1, 24)), "0 sample"),
-    (np.empty((0, 24)), "0 sample"),
-    (np.empty((5, 1, 0)), "empty"),
-    (np.empty((5, 0)), "0 feature"),
-    (np.array([["a", "b", "c", "d"]] * 3), "string|numeric"),
-    (np.array([["a", "b", "c", "d"]] * 3, dtype=object), "string"),
-]
-
-
-@pytest.mark.parametrize("X, match", BAD_INPUTS)
-def test_fit_rejects_bad_input_and_stays_unfitted(X, match):
-    tok = NCVQVAETokenizer(**TINY)
-    with pytest.raises(ValueError, match=match):
-        tok.fit(X)
-    with pytest.raises(NotFittedError):
-        check_is_fitted(tok)
-    assert not hasattr(tok, "net_") and not hasattr(tok, "mean_")
-
-
-def test_nan_in_one_value_rejected():
-    X = np.random.default_rng(0).standard_normal((5, 1, 24))
-    X[3, 0, 7] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        NCVQVAETokenizer(**TINY).fit(X)
 
 
 def test_failed_refit_leaves_previous_model_intact(fitted_copy, unit_test_data):
@@ -444,53 +467,6 @@ def test_failed_refit_leaves_previous_model_intact(fitted_copy, unit_test_data):
     check_is_fitted(fitted_copy)
     assert fitted_copy.n_timepoints_ == 24
     assert_array_equal(fitted_copy.transform(X), before)
-
-
-@pytest.mark.parametrize("method", ["transform", "encode", "reconstruct"])
-@pytest.mark.parametrize("X, match", BAD_INPUTS)
-def test_methods_reject_bad_input(method, X, match, fitted_unit):
-    with pytest.raises(ValueError, match=match):
-        getattr(fitted_unit, method)(X)
-
-
-@pytest.mark.parametrize("method", ["transform", "encode", "reconstruct"])
-def test_wrong_channel_count(method, fitted_unit, unit_test_data):
-    X = np.repeat(unit_test_data[0], 2, axis=1)
-    with pytest.raises(ValueError, match=r"X has 2 channel\(s\).*fitted on series with 1 channel"):
-        getattr(fitted_unit, method)(X)
-
-
-def test_wrong_channel_count_multivariate(fitted_motions, basic_motions_data):
-    X = basic_motions_data[0]
-    with pytest.raises(ValueError, match=r"3 channel\(s\).*6 channel"):
-        fitted_motions.transform(X[:, :3])
-    with pytest.raises(ValueError, match=r"1 channel\(s\).*6 channel"):
-        fitted_motions.transform(X[:, 0, :])  # 2D is univariate
-
-
-@pytest.mark.parametrize("method", ["transform", "encode", "reconstruct"])
-def test_wrong_length_3d(method, fitted_unit, unit_test_data):
-    X = unit_test_data[0][:, :, :20]
-    with pytest.raises(ValueError, match="series of length 20.*expecting series of length 24"):
-        getattr(fitted_unit, method)(X)
-
-
-@pytest.mark.parametrize("method", ["transform", "encode", "reconstruct"])
-def test_wrong_length_2d(method, fitted_unit_2d, unit_test_data):
-    X = unit_test_data[0][:, 0, :20]
-    with pytest.raises(ValueError, match="20 features.*expecting 24 features"):
-        getattr(fitted_unit_2d, method)(X)
-
-
-def test_wrong_length_messages_differ(fitted_unit, unit_test_data):
-    X = unit_test_data[0]
-    with pytest.raises(ValueError, match="length 30") as err3:
-        fitted_unit.transform(np.pad(X, ((0, 0), (0, 0), (0, 6))))  # length 30
-    with pytest.raises(ValueError, match="30 features") as err2:
-        fitted_unit.transform(np.pad(X[:, 0], ((0, 0), (0, 6))))
-    assert "series of length 30" in str(err3.value)
-    assert "30 features" in str(err2.value)
-    assert str(err2.value) != str(err3.value)
 
 
 def test_decode_rejects_bad_tokens(fitted_unit, unit_test_data):
@@ -611,12 +587,6 @@ def test_no_warning_at_minimum_length():
         warnings.simplefilter("error", UserWarning)
         tok = NCVQVAETokenizer(**TINY).fit(X)
         assert tok.reconstruct(X).shape == (10, 1, 8)
-
-
-def test_object_array_of_strings_is_rejected():
-    X = np.array([["1", "2", "3", "4", "5", "6", "7", "8"]] * 3, dtype=object)
-    with pytest.raises(ValueError, match="strings"):
-        NCVQVAETokenizer(**TINY).fit(X)
 
 
 @pytest.mark.parametrize("output", ["pooled", "tokens"])

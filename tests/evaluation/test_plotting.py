@@ -1,4 +1,4 @@
-"""Tests for skncvqvae.plotting."""
+"""Tests for skncvqvae.evaluation._plotting."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for skncvqvae.report, skncvqvae.datasets and the ``skncvqvae report`` command line."""
+"""Tests for skncvqvae.evaluation (report, datasets) and the ``skncvqvae report`` command line."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from skncvqvae.evaluation import BUNDLED, ReportConfig, load_dataset, run_report
 from skncvqvae.evaluation import _report as report
 from skncvqvae.evaluation._report import COLUMNS
 
-from conftest import TINY_MODEL, TINY_PRIOR
+from _helpers import TINY_MODEL, TINY_PRIOR
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 VARIANTS = ("naive", "barlowtwins", "vibcreg")
@@ -82,7 +82,7 @@ def cli_report(tmp_path_factory):
     import contextlib
     import io
 
-    from conftest import one_torch_thread
+    from _helpers import one_torch_thread
 
     output = tmp_path_factory.mktemp("report")
     out, err = io.StringIO(), io.StringIO()
@@ -175,7 +175,7 @@ def test_cli_report_per_seed_and_markdown(cli_report):
 
 def test_run_report_npz_two_seeds_with_progress(tmp_path, capsys):
     """One variant, two seeds, an .npz dataset, progress printed (verbose=1)."""
-    from conftest import one_torch_thread
+    from _helpers import one_torch_thread
 
     data_path = tmp_path / "toy.npz"
     _write_npz(data_path)
@@ -213,7 +213,7 @@ def test_run_report_npz_two_seeds_with_progress(tmp_path, capsys):
 
 def test_run_report_parallel_equals_serial(tmp_path):
     """Worker processes (1 torch thread each) give the serial 1-thread results."""
-    from conftest import one_torch_thread
+    from _helpers import one_torch_thread
 
     data_path = tmp_path / "toy.npz"
     _write_npz(data_path)

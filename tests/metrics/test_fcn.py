@@ -1,4 +1,4 @@
-"""FCNClassifier: the evaluation's FCN as a scikit-learn classifier."""
+"""FCNClassifier (skncvqvae.metrics): TimeVQVAE's evaluation FCN as a scikit-learn classifier."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from skncvqvae.metrics import (
     make_feature_extractor,
 )
 
-from conftest import TINY_FCN, make_two_class  # tests/ is on sys.path (rootdir conftest)
+from _helpers import make_two_class
+
+TINY_FCN = FCNClassifier._get_test_params()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from skncvqvae.metrics import (
     make_feature_extractor,
 )
 
-from conftest import make_two_class  # tests/ is on sys.path (rootdir conftest)
+from _helpers import make_two_class
 
 
 def _sines(n=30, length=40, offset=0.0, n_channels=1, seed=0):

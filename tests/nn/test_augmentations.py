@@ -1,4 +1,4 @@
-"""Tests for skncvqvae.augmentations."""
+"""Tests for skncvqvae.nn._augmentations."""
 
 from __future__ import annotations
 

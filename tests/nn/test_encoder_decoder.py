@@ -1,4 +1,4 @@
-"""Tests for skncvqvae.encoder_decoder: depth rule, shapes, residual block."""
+"""Tests for skncvqvae.nn._encoder_decoder: depth rule, shapes, residual block."""
 
 from __future__ import annotations
 

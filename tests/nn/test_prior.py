@@ -1,4 +1,4 @@
-"""Tests for skncvqvae.prior: the stage-2 MaskGIT prior as a torch module."""
+"""Tests for skncvqvae.nn._prior: the stage-2 MaskGIT prior as a torch module."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from skncvqvae.nn._prior import (
     n_masked_after_step,
 )
 
-from conftest import TINY_PRIOR, one_torch_thread  # tests/ is on sys.path (rootdir conftest)
+from _helpers import TINY_PRIOR, one_torch_thread
 
 K = 8  # codebook size; the mask id is K
 D = 8  # code dimension

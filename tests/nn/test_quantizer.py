@@ -1,4 +1,4 @@
-"""Tests for skncvqvae.quantizer: EMA vector quantizer and perplexity."""
+"""Tests for skncvqvae.nn._quantizer: EMA vector quantizer and perplexity."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for skncvqvae.ssl: Barlow Twins / VIBCReg losses, IterNorm, Projector."""
+"""Tests for skncvqvae.nn._ssl: Barlow Twins / VIBCReg losses, IterNorm, Projector."""
 
 from __future__ import annotations
 

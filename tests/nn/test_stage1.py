@@ -1,4 +1,4 @@
-"""Tests for skncvqvae.stage1: the NC-VQVAE stage-1 torch module."""
+"""Tests for skncvqvae.nn._stage1: the NC-VQVAE stage-1 torch module."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from skncvqvae.nn import stft_shape
 from skncvqvae.nn._stage1 import LOSS_TERMS, NCVQVAEModule, Stage1Output, global_pool, min_length
 
-from conftest import TINY_MODEL
+from _helpers import TINY_MODEL
 
 SMALL = {**TINY_MODEL, "n_resnet_blocks": 1}  # one residual block, to exercise it
 

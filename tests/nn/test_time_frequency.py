@@ -1,4 +1,4 @@
-"""Tests for skncvqvae.time_frequency: STFT / ISTFT on batches of series."""
+"""Tests for skncvqvae.nn._time_frequency: STFT / ISTFT on batches of series."""
 
 from __future__ import annotations
 
