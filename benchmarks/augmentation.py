@@ -20,11 +20,15 @@ Usage::
     python benchmarks/augmentation.py --mask-ratios 0.25 1   # and at other resample_mask_ratio
     python benchmarks/augmentation.py --resample guidance_scale=3,resample_mask_ratio=1
     python benchmarks/augmentation.py --last-weights   # and from the prior's last weights
+    python benchmarks/augmentation.py --smoke          # seconds: tiny data and models (CI)
 
 ``--guidance-scales`` and ``--mask-ratios`` add one generator column per value, and
 ``--resample KEY=VALUE[,KEY=VALUE...]`` (repeatable) one column per option: the
 same fitted generator (one fit per dataset and seed) draws the new rows again with
 those sampling parameters set, exactly as ``fit_resample`` would with them.
+``--last-weights`` adds the same draw from the prior's last training step's
+weights instead of their average (``ema_decay``); it trains that prior once more
+(see ``_common.last_weights_twin``), and its seconds include that fit.
 
 Runs in parallel processes (``--n-jobs``), one torch thread each; needs the
 ``test`` extras (imbalanced-learn).
@@ -34,13 +38,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import platform
 import time
 
+import _common  # benchmarks/ is the script's folder
 import numpy as np
 
-DATASETS = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "BasicMotions"]
 SAMPLERS = ["none", "RandomOverSampler", "SMOTE", "NCVQVAEGenerator"]
 CLASSIFIERS = ["1-NN", "MiniRocket"]
 
@@ -83,15 +85,11 @@ def resample(sampler: str, X, y, seed: int, params: dict):
     return flat_res.reshape(len(flat_res), *X.shape[1:]), y_res, None
 
 
-def znorm(X):
-    return (X - X.mean(-1, keepdims=True)) / (X.std(-1, keepdims=True) + 1e-8)
-
-
 def classify(name: str, X_train, y_train, X_test, seed: int):
     if name == "1-NN":
         from sklearn.neighbors import KNeighborsClassifier
 
-        flat = lambda A: znorm(A).reshape(len(A), -1)  # noqa: E731
+        flat = lambda A: _common.znorm(A).reshape(len(A), -1)  # noqa: E731
         return KNeighborsClassifier(1).fit(flat(X_train), y_train).predict(flat(X_test))
     from aeon.transformations.collection.convolution_based import MiniRocket
     from sklearn.linear_model import RidgeClassifierCV
@@ -102,18 +100,23 @@ def classify(name: str, X_train, y_train, X_test, seed: int):
     return ridge.predict(transform.transform(X_test))
 
 
-def resample_with(gen, X, y, y_res, **params):
+def resample_with(gen, X, y, **params):
     """``fit_resample``'s result with the generated rows drawn again with ``params`` set.
 
-    Draws exactly what ``fit_resample`` of a generator with those parameters
-    would add, from the same fitted generator (no refit).
+    ``gen`` is fitted on ``(X, y)``. With ``warm_start=True`` its ``fit_resample``
+    keeps the fitted tokenizer and prior (both have trained their full budget, so
+    nothing trains) and draws exactly what ``fit_resample`` of a generator with
+    those parameters would add.
     """
-    saved = gen.get_params(deep=False)
-    gen.set_params(**params)
-    out = np.empty((len(y_res) - len(y), *X.shape[1:]))
-    gen._draw_new(X, y, y_res[len(y) :], out[:, None] if X.ndim == 2 else out)
-    gen.set_params(**{k: saved[k] for k in params})
-    return np.concatenate([X, out]), y_res
+    saved = gen.get_params()
+    n_epochs = len(gen.history_)
+    gen.set_params(warm_start=True, **params)
+    try:
+        X_res, y_res = gen.fit_resample(X, y)
+    finally:
+        gen.set_params(**{key: saved[key] for key in ("warm_start", *params)})
+    assert len(gen.history_) == n_epochs, "the prior trained again"
+    return X_res, y_res
 
 
 def extra_columns(scales=(), ratios=(), configs=()) -> list[tuple[str, dict]]:
@@ -129,15 +132,10 @@ def extra_columns(scales=(), ratios=(), configs=()) -> list[tuple[str, dict]]:
 
 
 def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
-    import torch
-
-    torch.set_num_threads(1)
-    from sampler_grid import with_last_weights  # benchmarks/ is the script's folder
+    _common.set_threads(1)
     from sklearn.metrics import balanced_accuracy_score
 
-    from skncvqvae.evaluation import load_dataset
-
-    X_train, y_train, X_test, y_test = load_dataset(dataset)
+    X_train, y_train, X_test, y_test = _common.load(dataset)
     X_imb, y_imb = make_imbalanced(X_train, y_train, seed)
     rows = []
     results = []
@@ -147,9 +145,10 @@ def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
         results.append((sampler, X_res, y_res, time.perf_counter() - start))
         for name, extra in extras if gen is not None else ():
             start = time.perf_counter()
-            # extra None: the same draw from the prior's last weights (not their average)
-            source = gen if extra is not None else with_last_weights(gen)
-            X_g, y_g = resample_with(source, X_imb, y_imb, y_res, **(extra or {}))
+            if extra is None:  # the same draw from the prior's last weights (not their average)
+                X_g, y_g = _common.last_weights_twin(gen).fit_resample(X_imb, y_imb)
+            else:
+                X_g, y_g = resample_with(gen, X_imb, y_imb, **extra)
             results.append((name, X_g, y_g, time.perf_counter() - start))
     for sampler, X_res, y_res, resample_s in results:
         for clf in CLASSIFIERS:
@@ -170,12 +169,10 @@ def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
 
 def main(argv=None) -> None:
     from joblib import Parallel, delayed
-    from sampler_grid import add_param_option, parameter_set  # benchmarks/ is the script's folder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=DATASETS)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    add_param_option(parser)
+    _common.add_data_arguments(parser)
+    _common.add_param_option(parser)
     parser.add_argument(
         "--guidance-scales",
         nargs="*",
@@ -190,34 +187,23 @@ def main(argv=None) -> None:
         default=[],
         help="extra generator columns: the fitted generator resampled at these resample_mask_ratio",
     )
-    parser.add_argument(
+    _common.add_parameter_sets_option(
+        parser,
         "--resample",
-        type=parameter_set,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE[,KEY=VALUE...]",
-        help="extra generator column: the fitted generator resampled with these sampling "
-        "parameters (repeatable)",
+        "extra generator column: the fitted generator resampled with these sampling parameters",
     )
-    parser.add_argument(
-        "--last-weights",
-        action="store_true",
-        help="extra generator column: the same draw from the fitted prior's last training "
-        "step's weights instead of their average (ema_decay)",
-    )
-    parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--csv", default=None, help="also write per-run rows to this CSV")
-    args = parser.parse_args(argv)
-    params = dict(args.param)
+    _common.add_last_weights_option(parser, "extra generator column: the same draw from")
+    _common.add_run_options(parser)
+    smoke = _common.smoke_generator_params()
+    args, params = _common.parse_args(parser, argv, smoke, "augmentation")
+    if args.smoke:  # every column kind once
+        args.guidance_scales, args.mask_ratios = args.guidance_scales or [1.0], [0.25]
+        args.resample = args.resample or [{"guidance_scale": 1.0, "resample_mask_ratio": 1.0}]
+        args.last_weights = True
 
     import pandas as pd
-    import sklearn
-    import torch
 
-    print(
-        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
-        f"{torch.__version__}, scikit-learn {sklearn.__version__}; generator params {params}"
-    )
+    print(_common.environment(**{"generator params": params}))
     jobs = list(itertools.product(args.datasets, args.seeds))
     extras = extra_columns(args.guidance_scales, args.mask_ratios, args.resample)
     if args.last_weights:
@@ -245,20 +231,16 @@ def main(argv=None) -> None:
     table = (
         cell["mean"].map("{:.3f}".format) + " ± " + cell["std"].fillna(0).map("{:.3f}".format)
     ).unstack("sampler")
-    print("\nBalanced accuracy on the real test split (mean ± std over seeds):")
-    print(table[samplers].to_markdown())
+    _common.print_table(
+        table[samplers],
+        "Balanced accuracy on the real test split (mean ± std over seeds):",
+        digits=None,
+    )
     mean = df.groupby(["dataset", "classifier", "sampler"])["balanced_accuracy"].mean()
     overall = mean.groupby(["classifier", "sampler"]).mean().unstack("sampler")[samplers]
-    print("\nMean over datasets:")
-    print(overall.round(3).to_markdown())
-    print("\nMedian resampling seconds per fit:")
-    print(
-        df.groupby(["dataset", "sampler"])["resample_s"]
-        .median()
-        .unstack("sampler")[samplers]
-        .round(1)
-        .to_markdown()
-    )
+    _common.print_table(overall, "Mean over datasets:")
+    seconds = df.groupby(["dataset", "sampler"])["resample_s"].median().unstack("sampler")
+    _common.print_table(seconds[samplers], "Median resampling seconds per fit:", digits=1)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Usage::
 
     python benchmarks/fit_time.py --threads 2
     python benchmarks/fit_time.py --threads 1 --param quality=high
+    python benchmarks/fit_time.py --smoke     # seconds: tiny data and models (CI)
 """
 
 from __future__ import annotations
@@ -15,25 +16,26 @@ from __future__ import annotations
 import argparse
 import time
 
+import _common  # benchmarks/ is the script's folder
+
 
 def main(argv=None) -> None:
-    from sampler_grid import add_param_option  # benchmarks/ is the script's folder
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="GunPoint")
-    parser.add_argument("--threads", type=int, default=1)
+    _common.add_threads_argument(parser)
     parser.add_argument("--seed", type=int, default=0)
-    add_param_option(parser)
+    _common.add_param_option(parser)
+    _common.add_smoke_flag(parser)
     args = parser.parse_args(argv)
     params = dict(args.param)
-
-    import torch
+    if args.smoke:
+        args.dataset = _common.SMOKE_DATASET
+        params = {**_common.smoke_generator_params(), **params}
 
     from skncvqvae import NCVQVAEGenerator
-    from skncvqvae.evaluation import load_dataset
 
-    torch.set_num_threads(args.threads)
-    X, y, _, _ = load_dataset(args.dataset)
+    _common.set_threads(args.threads)
+    X, y, _, _ = _common.load(args.dataset)
     gen = NCVQVAEGenerator(random_state=args.seed, device="cpu").set_params(**params)
     start = time.perf_counter()
     gen.fit(X, y)
@@ -42,9 +44,10 @@ def main(argv=None) -> None:
     stage2 = sum(row["dur"] for row in gen.net_.history)
     print(
         f"{args.dataset}, {args.threads} thread(s), params {params}: fit {total:.1f} s; "
-        f"stage 1 {stage1:.1f} s ({len(gen.tokenizer_.net_.history)} epochs), "
-        f"prior {stage2:.1f} s ({len(gen.net_.history)} epochs), the rest (decoder "
-        f"fine-tuning, {len(gen.decoder_loss_)} steps, and encoding) {total - stage1 - stage2:.1f} s"
+        f"stage 1 {stage1:.1f} s ({len(gen.tokenizer_.history_)} epochs, "
+        f"{gen.tokenizer_.n_steps_} steps), prior {stage2:.1f} s ({len(gen.history_)} epochs, "
+        f"{gen.n_steps_} steps), the rest (decoder fine-tuning, {len(gen.decoder_loss_)} "
+        f"steps, and encoding) {total - stage1 - stage2:.1f} s"
     )
 
 

@@ -3,7 +3,7 @@
 For each dataset and seed the tokenizer is fitted on the train split without
 labels; each readout (``--outputs``: ``pooled`` z_q, the thesis's protocol, and
 the default ``pyramid`` of z) of train and test is MinMax-scaled and probed
-with a linear SVM and KNN(5) (``skncvqvae.evaluation.linear_probe``). Every
+with a linear SVM and KNN(5) (``skncvqvae.metrics.linear_probe``). Every
 table also shows the reference points a user would compare with: a linear SVC
 on the raw z-normalised series and MiniRocket + RidgeClassifierCV (and 1-NN).
 
@@ -11,6 +11,7 @@ Usage::
 
     python benchmarks/probe.py --datasets GunPoint ArrowHead ItalyPowerDemand BasicMotions
     python benchmarks/probe.py --param max_epochs=1000 --param projector_dim=4096
+    python benchmarks/probe.py --smoke     # seconds: tiny data and models (CI)
 
 Fits run in parallel processes (``--n-jobs``), one torch thread each.
 """
@@ -19,10 +20,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import platform
 import time
 
+import _common  # benchmarks/ is the script's folder
 import numpy as np
 
 VARIANTS = {
@@ -39,20 +39,12 @@ VARIANTS = {
 DEFAULT_VARIANTS = ["naive", "barlowtwins/slice_and_shuffle", "vibcreg/slice_and_shuffle"]
 
 
-def load(name: str):
-    from skncvqvae.evaluation import load_dataset
-
-    return load_dataset(name)
-
-
 def run_one(dataset: str, variant: str, seed: int, params: dict, outputs) -> list[dict]:
-    import torch
-
-    torch.set_num_threads(1)
+    _common.set_threads(1)
     from skncvqvae import NCVQVAETokenizer
-    from skncvqvae.evaluation import linear_probe
+    from skncvqvae.metrics import linear_probe
 
-    X_train, y_train, X_test, y_test = load(dataset)
+    X_train, y_train, X_test, y_test = _common.load(dataset)
     tok = NCVQVAETokenizer(**{**VARIANTS[variant], **params}, random_state=seed, device="cpu")
     start = time.perf_counter()
     tok.fit(X_train)
@@ -81,12 +73,11 @@ def baselines(dataset: str) -> dict:
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.svm import SVC
 
-    X_train, y_train, X_test, y_test = load(dataset)
+    X_train, y_train, X_test, y_test = _common.load(dataset)
 
     def znorm(X):
         X = X.reshape(len(X), X.shape[1], -1)
-        Z = (X - X.mean(-1, keepdims=True)) / (X.std(-1, keepdims=True) + 1e-8)
-        return Z.reshape(len(Z), -1)
+        return _common.znorm(X).reshape(len(X), -1)
 
     svc = SVC(kernel="linear").fit(znorm(X_train), y_train).score(znorm(X_test), y_test)
     nn1 = KNeighborsClassifier(1).fit(znorm(X_train), y_train).score(znorm(X_test), y_test)
@@ -99,43 +90,25 @@ def baselines(dataset: str) -> dict:
     }
 
 
-def parse_params(items) -> dict:
-    from skncvqvae.cli import _key_value
-
-    return dict(_key_value(item) for item in items or [])
-
-
 def main(argv=None) -> None:
     from joblib import Parallel, delayed
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--datasets",
-        nargs="+",
-        default=["GunPoint", "ArrowHead", "ItalyPowerDemand", "BasicMotions"],
-    )
+    _common.add_data_arguments(parser)
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=sorted(VARIANTS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--param", action="append", help="tokenizer parameter, key=value")
+    _common.add_param_option(parser, "tokenizer")
     parser.add_argument(
         "--outputs",
         nargs="+",
         default=["pooled", "pyramid"],
         help="readouts probed from each fitted tokenizer (pooled: the thesis's protocol)",
     )
-    parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--csv", default=None, help="also write per-run rows to this CSV")
-    args = parser.parse_args(argv)
-    params = parse_params(args.param)
+    _common.add_run_options(parser)
+    args, params = _common.parse_args(parser, argv, _common.smoke_tokenizer_params(), "probe")
 
     import pandas as pd
-    import sklearn
-    import torch
 
-    print(
-        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
-        f"{torch.__version__}, scikit-learn {sklearn.__version__}; params {params}"
-    )
+    print(_common.environment(params=params))
     jobs = list(itertools.product(args.datasets, args.variants, args.seeds))
     rows = []
     for result in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
@@ -186,12 +159,13 @@ def main(argv=None) -> None:
         fit_s=("fit_s", "median"),
         perplexity=("perplexity", "mean"),
     )
-    print(summary.round(3).to_markdown())
-    print("\nLinear SVC accuracy, mean over seeds (columns: datasets, then their mean):")
+    _common.print_table(summary)
     wide = df.groupby(["variant", "output", "dataset"], sort=False)["svm"].mean().unstack("dataset")
     wide = wide[list(args.datasets)]
     wide["mean"] = wide.mean(axis=1)
-    print(wide.round(3).to_markdown())
+    _common.print_table(
+        wide, "Linear SVC accuracy, mean over seeds (columns: datasets, then their mean):"
+    )
     print(
         "\n1-NN Euclidean on the raw series:",
         {d: round(v["1-NN ED"], 3) for d, v in references.items()},

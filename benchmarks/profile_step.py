@@ -8,6 +8,7 @@ the numbers are those of the arithmetic. Used to decide the speed changes in
     python benchmarks/profile_step.py --config thesis --profile   # stage 1, thesis settings
     python benchmarks/profile_step.py --config defaults           # stage 1, package defaults
     python benchmarks/profile_step.py --config prior --profile    # stage 2, package defaults
+    python benchmarks/profile_step.py --smoke     # stage 1 and 2 defaults, one step each (CI)
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import argparse
 import statistics
 import time
 
+import _common  # benchmarks/ is the script's folder
 import torch
-from throughput import _peak_flops  # benchmarks/ is the script's folder
 
 CONFIGS = {
     "thesis": dict(
@@ -69,17 +70,30 @@ def _step_function(config: str):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=["thesis", "defaults", "prior"], default="thesis")
-    parser.add_argument("--threads", type=int, default=1)
+    _common.add_threads_argument(parser)
     parser.add_argument("--steps", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="print torch.profiler's top kernels")
+    _common.add_smoke_flag(parser)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    peak = _peak_flops(torch)
-    step = _step_function(args.config)
-    for _ in range(2):
+    _common.set_threads(args.threads)
+    if args.smoke:  # the thesis's config differs from the defaults in its settings only
+        args.steps, args.profile, warm_up = 1, True, 0
+        configs = ["defaults", "prior"]
+    else:
+        warm_up, configs = 2, [args.config]
+    peak = _common.peak_flops(torch, repeats=3 if args.smoke else 15)
+    for config in configs:
+        profile_config(config, args.steps, warm_up, args.profile, peak)
+
+
+def profile_config(config: str, steps: int, warm_up: int, profile: bool, peak: float) -> None:
+    """Time ``steps`` training steps of ``config`` after ``warm_up``, count their FLOPs,
+    and print torch.profiler's top kernels of ``warm_up`` more steps (at least one)."""
+    step = _step_function(config)
+    for _ in range(warm_up):
         step()
     times = []
-    for _ in range(args.steps):
+    for _ in range(steps):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
@@ -92,18 +106,18 @@ def main(argv=None) -> None:
         step()
     flops = counter.get_total_flops()
     print(
-        f"{args.config}: {seconds:.3f} s per step (median of {args.steps}), "
+        f"{config}: {seconds:.3f} s per step (median of {steps}), "
         f"{flops / 1e9:.1f} GFLOP per step, {flops / seconds / 1e9:.1f} GFLOP/s, "
         f"{flops / seconds / peak:.2f} of the {peak / 1e9:.0f} GFLOP/s matmul peak"
     )
     by_op = counter.get_flop_counts()["Global"]
     for op, count in sorted(by_op.items(), key=lambda item: -item[1]):
         print(f"  {op}: {count / 1e9:.2f} GFLOP")
-    if args.profile:
+    if profile:
         from torch.profiler import ProfilerActivity, profile
 
         with profile(activities=[ProfilerActivity.CPU]) as prof:
-            for _ in range(2):
+            for _ in range(max(1, warm_up)):
                 step()
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
 

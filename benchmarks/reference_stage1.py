@@ -5,6 +5,7 @@ The reference is github.com/erlendlokna/Generative-SSL-VQVAE-modelling, checked
 out unmodified at ``--repo`` (its code is not part of this package). Usage::
 
     python benchmarks/reference_stage1.py --repo PATH --ssl vibcreg --epochs 12 --threads 1
+    python benchmarks/reference_stage1.py --smoke [--repo PATH]   # 2 epochs; no PATH: skipped
 
 prints one JSON line with the median seconds per epoch (epochs after the first).
 What is timed per epoch, using the reference's own code:
@@ -27,6 +28,7 @@ import time
 import types
 from unittest import mock
 
+import _common  # benchmarks/ is the script's folder
 import numpy as np
 import torch
 import torch.nn as nn
@@ -105,15 +107,35 @@ def _make_importer(UCRDatasetImporter, data_scaling=True):
     return imp
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def _smoke_without_repo() -> None:
+    """``--smoke`` without a checkout: the stubs and the data import, no reference code."""
+
+    class UCRDatasetImporter:  # stands in for the reference's class (only its instance is made)
+        pass
+
+    _install_stubs()
+    importer = _make_importer(UCRDatasetImporter)
+    assert importer.X_train.shape == (50, 150) and importer.Y_test.shape == (150, 1)
+    print(json.dumps({"impl": "reference", "skipped": "--smoke without --repo"}))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ssl", choices=["vibcreg", "barlowtwins", "none"], default="vibcreg")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--repo", required=True, help="checkout of the thesis's repository")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    _common.add_threads_argument(ap)
+    ap.add_argument("--repo", help="checkout of the thesis's repository (required)")
+    _common.add_smoke_flag(ap)
+    args = ap.parse_args(argv)
+    _common.set_threads(args.threads)
+    if args.smoke:
+        args.epochs = 2
+        if not args.repo:
+            _smoke_without_repo()
+            return
+    if not args.repo:
+        ap.error("the following arguments are required: --repo")
     sys.path.insert(0, os.path.abspath(args.repo))
 
     _install_stubs()

@@ -11,47 +11,50 @@ Usage::
         --guidance-scales 2 --prior batch_size=16
     OMP_NUM_THREADS=1 python benchmarks/sampler_grid.py GunPoint --seeds 0 --temperatures 1 \
         --guidance-scales 2 --draws 2 --last-weights
+    OMP_NUM_THREADS=1 python benchmarks/sampler_grid.py --smoke   # seconds: tiny data and models
 
 For each dataset and seed, fits ``NCVQVAEGenerator(random_state=seed)`` at the package
 defaults (changed by ``--param``) on the train split, then, without refitting, samples
-1000 series ``--draws`` times (``random_state`` 0, 1, ...) for each
+``--n-samples`` (1000) series ``--draws`` times (``random_state`` 0, 1, ...) for each
 ``choice_temperature`` x ``guidance_scale``
 and scores them as the report does: MiniRocket features and classifier fitted on real
 train data, FID of the first ``len(test)`` samples as a multiple of FID(train, test),
-IS of the same samples, CAS of all 1000. A row is the mean over the draws (CAS of one
+IS of the same samples, CAS of all of them. A row is the mean over the draws (CAS of one
 generator moves by several points from draw to draw); the summary averages the rows
 over seeds. Each ``--prior`` option trains one more prior on every fitted tokenizer,
 with the given generator parameters changed, and scores it the same way (rows
 ``prior`` = the option's text; the generator fitted end to end is ``fitted``).
 ``--last-weights`` also scores the fitted generator with its prior's last training
 step's weights in place of their average (``ema_decay``), row ``last weights``:
-the same training, with and without the average.
+the same training, with and without the average (that prior is trained once
+more with ``ema_decay=None``, see ``_common.last_weights_twin``).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 
+import _common  # benchmarks/ is the script's folder
 import numpy as np
-import torch
 from sklearn.base import clone
 
 from skncvqvae import NCVQVAEGenerator
-from skncvqvae.evaluation import (
+from skncvqvae.metrics import (
     cas_score,
     fid_score,
     inception_score,
-    load_dataset,
     make_classifier,
     make_feature_extractor,
 )
 
+#: Series drawn per sampler setting and draw (``--n-samples``).
+N_SAMPLES = 1000
+
 
 def score(gen, data, temperatures, scales, draws: int, label: dict) -> list[dict]:
     """Rows of FID ratio, IS and CAS of ``gen`` per sampler setting, means over draws."""
-    X_test, y_test, extractor, classifier, floor = data
+    X_test, y_test, extractor, classifier, floor, n_samples = data
     rows = []
     for temperature in temperatures:
         for scale in scales:
@@ -59,7 +62,7 @@ def score(gen, data, temperatures, scales, draws: int, label: dict) -> list[dict
             scores = []
             for draw in range(draws):
                 start = time.perf_counter()
-                X_gen, y_gen = gen.sample(1000, random_state=draw)
+                X_gen, y_gen = gen.sample(n_samples, random_state=draw)
                 sample_s = time.perf_counter() - start
                 head = X_gen[: len(X_test)]
                 scores.append(
@@ -75,7 +78,7 @@ def score(gen, data, temperatures, scales, draws: int, label: dict) -> list[dict
             print(
                 f"  {label['prior']}: T={temperature:g} g={scale:g}: FIDx={fid:.2f} "
                 f"IS={inception:.3f} CAS={cas:.3f} (draws {[round(s[2], 3) for s in scores]}; "
-                f"{sample_s:.1f} s per 1000)",
+                f"{sample_s:.1f} s per {n_samples})",
                 flush=True,
             )
     return rows
@@ -89,16 +92,6 @@ def _report_fit(name, seed, what, gen, fit_s) -> None:
     )
 
 
-def with_last_weights(gen):
-    """A copy of the fitted ``gen`` whose prior holds its last step's weights, not their average."""
-    from skncvqvae._training import load_parameters
-
-    trained = dict(gen.net_.callbacks_)["weight_average"].trained_
-    gen = copy.deepcopy(gen)
-    load_parameters(gen.net_.module_, trained)
-    return gen
-
-
 def run(
     name: str,
     seed: int,
@@ -108,6 +101,7 @@ def run(
     params=None,
     priors=(),
     last_weights: bool = False,
+    n_samples: int = N_SAMPLES,
 ) -> list[dict]:
     """Fit a generator on ``name``'s train split and score it.
 
@@ -116,11 +110,11 @@ def run(
     those parameters changed, scored the same way: prior settings compared
     without the tokenizer's seed-to-seed spread.
     """
-    X_train, y_train, X_test, y_test = load_dataset(name)
+    X_train, y_train, X_test, y_test = _common.load(name)
     extractor = make_feature_extractor(X_train, random_state=0)
     classifier = make_classifier(X_train, y_train, random_state=0)
     floor = fid_score(X_test, X_train, feature_extractor=extractor)
-    data = (X_test, y_test, extractor, classifier, floor)
+    data = (X_test, y_test, extractor, classifier, floor, n_samples)
     start = time.perf_counter()
     gen = NCVQVAEGenerator(random_state=seed, device="cpu").set_params(**(params or {}))
     gen.fit(X_train, y_train)
@@ -128,7 +122,9 @@ def run(
     label = dict(dataset=name, seed=seed)
     rows = score(gen, data, temperatures, scales, draws, {**label, "prior": "fitted"})
     if last_weights:
-        last = with_last_weights(gen)
+        start = time.perf_counter()
+        last = _common.last_weights_twin(gen).fit(X_train, y_train)
+        _report_fit(name, seed, " prior, last weights", last, time.perf_counter() - start)
         rows.extend(
             score(last, data, temperatures, scales, draws, {**label, "prior": "last weights"})
         )
@@ -142,54 +138,28 @@ def run(
     return rows
 
 
-def add_param_option(parser: argparse.ArgumentParser) -> None:
-    """``--param KEY=VALUE`` (repeatable): generator parameters, as a list of pairs."""
-    from skncvqvae.cli import _key_value
-
-    parser.add_argument(
-        "--param",
-        type=_key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="generator parameter (tokenizer__key=value for stage 1; repeatable)",
-    )
-
-
-def parameter_set(text: str) -> dict:
-    """``"KEY=VALUE,KEY=VALUE"`` as a dict of parameters (``--prior``, and ``--resample`` of
-    ``augmentation.py``)."""
-    from skncvqvae.cli import _key_value
-
-    return dict(_key_value(item) for item in text.split(","))
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("datasets", nargs="*", default=["GunPoint"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    _common.add_data_arguments(parser, ["GunPoint"], [0], positional=True)
     parser.add_argument("--temperatures", nargs="+", type=float, default=[1.0, 2.0, 4.0])
     parser.add_argument("--guidance-scales", nargs="+", type=float, default=[1.0, 2.0])
     parser.add_argument("--draws", type=int, default=1)
-    add_param_option(parser)
-    parser.add_argument(
+    parser.add_argument("--n-samples", type=int, default=N_SAMPLES, help="series per draw")
+    _common.add_param_option(parser)
+    _common.add_parameter_sets_option(
+        parser,
         "--prior",
-        type=parameter_set,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE[,KEY=VALUE...]",
-        help="also train a prior again on each fitted tokenizer with these generator "
-        "parameters (repeatable: one prior per option)",
+        "also train a prior again on each fitted tokenizer with these generator parameters "
+        "(one prior per option)",
     )
-    parser.add_argument(
-        "--last-weights",
-        action="store_true",
-        help="also score each fitted generator with its prior's last weights instead of "
-        "their average (ema_decay)",
-    )
-    args = parser.parse_args(argv)
-    params = dict(args.param)
-    torch.set_num_threads(1)
+    _common.add_last_weights_option(parser, "also score each fitted generator with")
+    _common.add_smoke_flag(parser)
+    args, params = _common.parse_args(parser, argv, _common.smoke_generator_params())
+    if args.smoke:  # every row kind once
+        args.n_samples, args.temperatures, args.guidance_scales = 40, [1.0], [1.0, 2.0]
+        args.prior = args.prior or [{"batch_size": 16}]
+        args.last_weights = True
+    _common.set_threads(1)
     rows = []
     for name in args.datasets:
         for seed in args.seeds:
@@ -203,6 +173,7 @@ def main(argv=None) -> None:
                     params,
                     args.prior,
                     args.last_weights,
+                    args.n_samples,
                 )
             )
     import pandas as pd
@@ -212,8 +183,7 @@ def main(argv=None) -> None:
         .groupby(["dataset", "prior", "T", "g"], sort=False)[["fid", "IS", "cas"]]
         .mean()
     )
-    print(f"\nMean over seeds {args.seeds}:")
-    print(table.round(3).to_markdown())
+    _common.print_table(table, f"Mean over seeds {args.seeds}:")
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ candidates, cv=2)`` on aeon's GunPoint (50 training series of length 150;
   every worker runs torch at ``cpu_count`` threads, the oversubscription of a
   backend that sets no limit;
 - ``n_jobs=2`` with the ``threading`` backend (two fits in one process), where
-  the estimators themselves run each fit at one torch thread
-  (``skncvqvae._base.worker_threads``).
+  the estimators themselves run each fit at one torch thread (``docs/scaling.rst``).
 
 The column "torch threads" is ``torch.get_num_threads()`` as a fit sees it
-(recorded inside ``fit`` and read back through a scorer, so it is
-the count in the worker that ran the fit). The table gives the median
+(recorded by a global torch forward hook during ``fit``, in the thread that runs
+the fit, and read back through a scorer, so it is the count in the worker that
+ran the fit). The table gives the median
 wall time over ``--repeats`` runs of each setting. Worker processes are
 started and have imported the package before the timing (a warm pool, as in
 any search after the first).
@@ -28,6 +28,7 @@ Usage::
 
     OMP_NUM_THREADS= python benchmarks/threads.py                 # 3 repeats, 10 epochs
     python benchmarks/threads.py --repeats 1 --epochs 3           # a quick look
+    python benchmarks/threads.py --smoke    # seconds: UnitTest, 1 epoch, in this process (CI)
 
 Leave ``OMP_NUM_THREADS`` unset to see torch's default; the script sets the
 thread count of each setting itself.
@@ -39,11 +40,12 @@ import argparse
 import os
 import platform
 import statistics
+import threading
 import time
 
+import _common  # benchmarks/ is the script's folder
 import joblib
 import torch
-from aeon.datasets import load_classification
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
@@ -52,18 +54,28 @@ from skncvqvae import NCVQVAETokenizer
 
 
 class ReportingTokenizer(NCVQVAETokenizer):
-    """The tokenizer, recording the torch thread count that its fit ran with."""
+    """The tokenizer, recording the torch thread count that its fit trained with.
 
-    def _make_net(self, build, device):
-        net = super()._make_net(build, device)
-        partial_fit = net.partial_fit
+    The estimators set the count inside ``fit`` (in a thread-based worker), so it
+    is read during training: by a global forward hook of torch
+    (``torch.nn.modules.module.register_module_forward_hook``) that fires in the
+    thread that runs this fit only.
+    """
 
-        def recording_partial_fit(*args, **kwargs):
-            self.fit_threads_ = torch.get_num_threads()
-            return partial_fit(*args, **kwargs)
+    def fit(self, X, y=None, **fit_params):
+        fit_thread, seen = threading.get_ident(), []
 
-        net.partial_fit = recording_partial_fit
-        return net
+        def record(module, args, output):
+            if not seen and threading.get_ident() == fit_thread and module.training:
+                seen.append(torch.get_num_threads())
+
+        handle = torch.nn.modules.module.register_module_forward_hook(record)
+        try:
+            super().fit(X, y, **fit_params)
+        finally:
+            handle.remove()
+        self.fit_threads_ = seen[0]
+        return self
 
 
 def fit_threads(estimator, X, y):
@@ -123,15 +135,20 @@ SETTINGS = [
 ]
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--dataset", default="GunPoint")
-    args = parser.parse_args()
+    _common.add_smoke_flag(parser)
+    args = parser.parse_args(argv)
+    settings = SETTINGS
+    if args.smoke:  # the in-process settings: a loky pool takes longer to start than they run
+        args.repeats, args.epochs, args.dataset = 1, 1, _common.SMOKE_DATASET
+        settings = [s for s in SETTINGS if s[2] != "loky"]
 
-    X, y = load_classification(args.dataset, split="train")
-    default_threads = torch.get_num_threads()
+    X, y, _, _ = _common.load(args.dataset)
+    default_threads = _common.set_threads(None)
     cpus = os.cpu_count()
     print(
         f"{args.dataset} {X.shape}, {args.epochs} epochs per fit, {args.repeats} repeat(s); "
@@ -140,8 +157,8 @@ def main():
         f"load average {os.getloadavg()[0]:.2f}"
     )
     rows = []
-    for name, n_jobs, backend, inner, parent in SETTINGS:
-        torch.set_num_threads(default_threads if parent == "default" else parent)
+    for name, n_jobs, backend, inner, parent in settings:
+        _common.set_threads(default_threads if parent == "default" else parent)
         config = {}
         if backend is not None:
             config["backend"] = backend
@@ -159,9 +176,9 @@ def main():
         score = search.best_score_
         rows.append((name, sorted(threads), statistics.median(times), times, score))
         print(f"  {name}: {', '.join(f'{t:.1f}' for t in times)} s", flush=True)
-    torch.set_num_threads(default_threads)
+    _common.set_threads(default_threads)
 
-    base = rows[1][2]
+    base = next(row[2] for row in rows if row[0] == "n_jobs=1, 1 torch thread")
     print()
     print("| setting | torch threads per fit | wall s (median) | runs | vs n_jobs=1, 1 thread |")
     print("|---|---|---|---|---|")

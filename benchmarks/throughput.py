@@ -26,6 +26,7 @@ Tables::
     python benchmarks/throughput.py --table scaling  # series, length, channels; writes a PNG
     python benchmarks/throughput.py --reference REPO # + the thesis's code, checked out at REPO
     python benchmarks/throughput.py --mixed-precision bf16  # training rows under bf16 autocast
+    python benchmarks/throughput.py --smoke          # seconds: one tiny row of each kind (CI)
 
 The main table is on GunPoint's 50 training series: stage 1 at the package
 defaults (naive, Barlow Twins, VIBCReg) and at the thesis's hyperparameters
@@ -43,6 +44,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import _common  # benchmarks/ is the script's folder
 
 THESIS = dict(
     n_resnet_blocks=4,
@@ -100,20 +103,21 @@ SCALING = (
 )
 
 
+# --smoke: one row of each kind on tiny random sines and models, 2 epochs.
+_TINY = dict(
+    data=dict(n=16, length=64),
+    tokenizer={k: v for k, v in _common.smoke_tokenizer_params().items() if k != "max_epochs"},
+    generator=SMALL_PRIOR,
+)
+SMOKE = [
+    dict(row="fit, smoke", kind="fit", axis="series", x=16) | _TINY,
+    dict(row="prior, smoke", kind="prior") | _TINY,
+    dict(row="sample, smoke", kind="sample", n_out=64, axis="series", x=64) | _TINY,
+    dict(row="transform, smoke", kind="transform", n_out=64, axis="series", x=64) | _TINY,
+]
+
+
 # -- one measurement, in its own process --------------------------------------------------
-def _peak_flops(torch, repeats: int = 15, dtype=None) -> float:
-    a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return 2 * 1024**3 / times[len(times) // 2]
-
-
 def _data(n=50, c=1, length=150, dataset="GunPoint"):
     import numpy as np
 
@@ -158,7 +162,7 @@ def measure(
     import numpy as np
     import torch
 
-    torch.set_num_threads(threads)
+    _common.set_threads(threads)
     from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 
     X, y = _data(**config.get("data", {}))
@@ -166,11 +170,11 @@ def measure(
     tok_params = dict(config["tokenizer"])
     kind = config["kind"]
     row = {"row": config["row"], "series": n, "length": X.shape[-1], "channels": X.shape[1]}
-    peak = _peak_flops(torch) if device == "cpu" else float("nan")
+    peak = _common.peak_flops(torch) if device == "cpu" else float("nan")
     precision = None if mixed_precision == "no" else mixed_precision
     if mixed_precision == "bf16" and device == "cpu":
         # the matmul peak in the precision the training rows' matmuls run in
-        row["bf16 peak GFLOP/s"] = _peak_flops(torch, dtype=torch.bfloat16) / 1e9
+        row["bf16 peak GFLOP/s"] = _common.peak_flops(torch, dtype=torch.bfloat16) / 1e9
 
     def tokenizer(max_epochs):
         return NCVQVAETokenizer(
@@ -261,11 +265,16 @@ def measure(
 
 # -- the driver ---------------------------------------------------------------------------
 def _run_one(config: dict, args) -> dict:
+    return _run_rows([config], args)[0]
+
+
+def _run_rows(configs: list[dict], args) -> list[dict]:
+    """Measure ``configs`` one after the other in one fresh process (normally one config)."""
     cmd = [
         sys.executable,
         __file__,
         "--one",
-        json.dumps(config),
+        json.dumps(configs),
         "--epochs",
         str(args.epochs),
         "--threads",
@@ -278,8 +287,9 @@ def _run_one(config: dict, args) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode:
-        raise RuntimeError(f"{config['row']} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        names = ", ".join(config["row"] for config in configs)
+        raise RuntimeError(f"{names} failed:\n{out.stderr[-3000:]}")
+    return [json.loads(line) for line in out.stdout.strip().splitlines()[-len(configs) :]]
 
 
 def _reference_rows(path: str, args) -> list[dict]:
@@ -341,7 +351,7 @@ def main(argv=None) -> None:
     parser.add_argument("--table", choices=["main", "scaling"], default="main")
     parser.add_argument("--rows", nargs="+", help="only the rows whose name contains one of these")
     parser.add_argument("--epochs", type=int, default=6, help="training epochs per row")
-    parser.add_argument("--threads", type=int, default=1)
+    _common.add_threads_argument(parser)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--reference", help="checkout of the thesis's repository: adds its rows")
     parser.add_argument(
@@ -356,11 +366,14 @@ def main(argv=None) -> None:
         "--replot", help="redraw the PNG from the JSON lines a scaling run printed, and stop"
     )
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    _common.add_smoke_flag(parser)
     args = parser.parse_args(argv)
-    if args.one:
-        config = json.loads(args.one)
-        row = measure(config, args.epochs, args.threads, args.device, args.mixed_precision)
-        print(json.dumps(row))
+    if args.smoke:
+        args.epochs, args.png = 2, f"{_common.output_dir()}/throughput_smoke.png"
+    if args.one:  # a JSON list of configs, measured in this process, one JSON line each
+        for config in json.loads(args.one):
+            row = measure(config, args.epochs, args.threads, args.device, args.mixed_precision)
+            print(json.dumps(row), flush=True)
         return
 
     import pandas as pd
@@ -378,17 +391,14 @@ def main(argv=None) -> None:
         f"mixed precision {args.mixed_precision}",
         flush=True,
     )
-    configs = MAIN if args.table == "main" else SCALING
+    configs = SMOKE if args.smoke else MAIN if args.table == "main" else SCALING
     if args.rows:
         configs = [c for c in configs if any(r in c["row"] for r in args.rows)]
+    # --smoke: all rows in one fresh process, whose imports take longer than the rows
+    measured = _run_rows(configs, args) if args.smoke else (_run_one(c, args) for c in configs)
     rows = []
-    for config in configs:
-        rows.append(
-            {
-                **_run_one(config, args),
-                **{k: config[k] for k in ("axis", "x", "kind") if k in config},
-            }
-        )
+    for config, row in zip(configs, measured):
+        rows.append({**row, **{k: config[k] for k in ("axis", "x", "kind") if k in config}})
         print(json.dumps(rows[-1]), flush=True)
     if args.reference:
         rows += _reference_rows(args.reference, args)
@@ -401,7 +411,7 @@ def main(argv=None) -> None:
     frame = pd.DataFrame(rows)
     shown = frame.drop(columns=[c for c in ("axis", "x", "kind") if c in frame], errors="ignore")
     print(shown.to_markdown(index=False, floatfmt=".3g"))
-    if args.table == "scaling":
+    if args.table == "scaling" or args.smoke:
         _plot_scaling(frame, Path(args.png))
         print(f"wrote {args.png}")
 
