@@ -1,21 +1,9 @@
 """Training through Hugging Face Accelerate (skorch's ``AccelerateMixin``).
 
-:func:`use_accelerator` is a context manager: every net that an estimator of
-the package builds inside it (``fit`` of :class:`~skncvqvae.NCVQVAETokenizer`,
-:class:`~skncvqvae.NCVQVAEGenerator` and
-:class:`~skncvqvae.metrics.FCNClassifier`) is an
-:class:`AcceleratedSelfLossNet`, skorch's :class:`skorch.hf.AccelerateMixin`
-over the package's :class:`~skncvqvae._training.SelfLossNet`, trained with the
-given ``accelerate.Accelerator``: multi-GPU data parallelism under
-``accelerate launch``, mixed precision, gradient accumulation.
-
-Why a context and not an estimator parameter: an ``accelerator`` parameter
-would be deep-copied by :func:`sklearn.base.clone` (every ``GridSearchCV``
-candidate, every ``Pipeline`` clone), and a deep-copied ``Accelerator`` loses
-track of its own state (skorch issue #944); it would also be one more
-parameter in every estimator's signature for an option that belongs to the
-script that runs the training, as with ``accelerate launch``. The estimators
-keep their parameters, and the same script runs with and without it.
+Inside :func:`use_accelerator`, every net an estimator builds is an
+:class:`AcceleratedSelfLossNet` trained with the given ``accelerate.Accelerator``.
+A context rather than an estimator parameter, because ``clone`` would deep-copy
+the ``Accelerator``, which breaks it (skorch issue #944; ``docs/scaling.rst``).
 """
 
 from __future__ import annotations
@@ -35,14 +23,9 @@ _accelerator: contextvars.ContextVar = contextvars.ContextVar("skncvqvae_acceler
 class AcceleratedSelfLossNet(AccelerateMixin, SelfLossNet):
     """:class:`~skncvqvae._training.SelfLossNet` trained through an ``accelerate.Accelerator``.
 
-    The training step runs under the accelerator's ``autocast`` and its
-    ``backward`` (loss scaling of fp16 mixed precision, gradient
-    accumulation, DeepSpeed); the module, the optimizer, the learning-rate
-    callback's optimizer and the data loaders are prepared by the accelerator
-    (DistributedDataParallel and sharded batches over the processes of
-    ``accelerate launch``). After training the module is unwrapped
-    (``unwrap_after_train=True``), so that inference and
-    :meth:`~skncvqvae.NCVQVAETokenizer.save` see the plain module.
+    The step runs under the accelerator's ``autocast`` and ``backward``; module,
+    optimizer and data loaders are prepared by it. After training the module is
+    unwrapped, so that inference and ``save`` see the plain module.
     """
 
     def train_step_single(self, batch, **fit_params):
@@ -140,14 +123,10 @@ def use_accelerator(accelerator):
 
 
 def accelerated_net(net_class, device: str, verbose: int):
-    """``(net class, extra keyword arguments, device)`` for :func:`~skncvqvae._training.make_net`.
-
-    ``net_class`` and ``device`` as they are outside of :func:`use_accelerator`.
-    ``verbose`` is the net's: skorch's epoch table goes through the
-    accelerator's ``print`` (the main process only) when it is set, and is
-    silent otherwise (skorch prints to any sink but ``print`` regardless of
-    ``verbose``).
-    """
+    """``(net class, extra keyword arguments, device)`` for :func:`~skncvqvae._training.make_net`;
+    unchanged outside :func:`use_accelerator`. With ``verbose``, skorch's epoch table goes
+    through the accelerator's ``print`` (main process only); without, the sink stays ``print``,
+    the only one that skorch silences."""
     accelerator = _accelerator.get()
     if accelerator is None:
         return net_class, {}, device

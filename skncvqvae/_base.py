@@ -1,21 +1,10 @@
 """The private base of the package's torch-backed estimators.
 
-:class:`BaseTorchEstimator` holds what :class:`~skncvqvae.NCVQVAETokenizer`,
-:class:`~skncvqvae.NCVQVAEGenerator` and
-:class:`~skncvqvae.metrics.FCNClassifier` share, ordered along an
-estimator's life:
-
-- the training parameters and their constraints (subclasses extend them the
-  scikit-learn way, ``{**BaseTorchEstimator._parameter_constraints, ...}``);
-- validation of the training collection and the fitted-shape attributes
-  (``n_features_in_``, ``n_channels_``, ``n_timepoints_``);
-- building and fitting the skorch net for a module of :mod:`skncvqvae.nn`
-  (``net_``, ``history_``), with seeded initialisation;
-- validation of later inputs against the fitted shape, and batched inference
-  under ``torch.inference_mode``.
-
-Subclasses keep their own ``__init__`` (scikit-learn reads the parameters
-from its signature) and call these helpers from ``fit``.
+:class:`BaseTorchEstimator` holds what the tokenizer, the generator and
+:class:`~skncvqvae.metrics.FCNClassifier` share: training parameters and
+constraints, fitted-shape checks, building and fitting the skorch net, and
+batched inference. Subclasses keep their own ``__init__`` and call these
+helpers from ``fit``.
 """
 
 from __future__ import annotations
@@ -59,15 +48,8 @@ _threads_scope = {"depth": 0, "saved": None}
 def _worker_thread_limit() -> int | None:
     """The torch thread count for a task of a joblib or Dask worker; ``None`` elsewhere.
 
-    joblib's loky backend (and Dask's worker processes) set ``OMP_NUM_THREADS``
-    to ``cpu_count // n_workers`` in each fresh worker process, and torch reads
-    it when it loads there: nothing to do. Backends that set no limit (joblib's
-    ``threading`` and ``multiprocessing`` backends, Dask workers that are
-    threads of one process) would let every concurrent fit use all the cores
-    (oversubscription, much slower: ``docs/scaling.rst``, "Threads and
-    processes"); there a task runs with ``OMP_NUM_THREADS`` threads
-    when it is set, else 1. Outside of a worker (``n_jobs=1`` included) the
-    caller's setting holds.
+    ``OMP_NUM_THREADS`` if set, else 1, so that concurrent fits in backends that
+    set no limit do not oversubscribe the cores (``docs/scaling.rst``).
     """
     from joblib.parallel import get_active_backend
 
@@ -91,11 +73,8 @@ def _worker_thread_limit() -> int | None:
 def worker_threads():
     """Run the block with :func:`_worker_thread_limit` torch threads, then restore.
 
-    A no-op outside of joblib and Dask workers and where the thread count is
-    already right. Torch keeps a thread count per thread (and one for threads
-    yet to start); concurrent blocks in one process (a thread-based pool) all
-    restore the count that the first of them found, so that no block leaves
-    the lowered count behind for the threads that come after.
+    Concurrent blocks in one process all restore the count that the first of
+    them found, so that none leaves the lowered count behind.
     """
     limit = _worker_thread_limit()
     if limit is None or limit == torch.get_num_threads():
@@ -116,12 +95,8 @@ def worker_threads():
 
 
 def auto_epochs(n_fit: int, batch_size: int, budget: tuple[int, int, int]) -> int:
-    """Epochs of a ``max_epochs="auto"`` budget ``(epochs, min_steps, max_steps)``.
-
-    ``epochs`` epochs counted as optimisation steps (``ceil(n_fit / batch_size)``
-    per epoch) and clipped to ``[min_steps, max_steps]``, then rounded up to
-    whole epochs: tiny training sets get enough steps, large ones not too many.
-    """
+    """Epochs of a ``max_epochs="auto"`` budget ``(epochs, min_steps, max_steps)``: ``epochs``
+    epochs as optimisation steps, clipped to ``[min_steps, max_steps]``, rounded up to epochs."""
     epochs, min_steps, max_steps = budget
     per_epoch = math.ceil(n_fit / batch_size)
     steps = min(max(epochs * per_epoch, min_steps), max_steps)
@@ -155,9 +130,7 @@ class BaseTorchEstimator(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    #: ``max_epochs="auto"``: ``(epochs, min_steps, max_steps)``. The budget is
-    #: ``epochs`` epochs, as optimisation steps clipped to ``[min_steps,
-    #: max_steps]``: tiny training sets get enough steps, large ones not too many.
+    #: ``max_epochs="auto"``: ``(epochs, min_steps, max_steps)``, see :func:`auto_epochs`.
     _auto_budget = (100, 0, 10**9)
 
     #: Inference batches hold at most this many input values (rows x channels x
@@ -176,13 +149,8 @@ class BaseTorchEstimator(BaseEstimator):
 
     # -- training data -------------------------------------------------------
     def _check_fit_collection(self, X, return_ndim: bool = False) -> tuple[np.ndarray, dict]:
-        """Validate the training collection; return it and its shape attributes.
-
-        The attributes are ``n_features_in_`` (``X.shape[1]`` as scikit-learn
-        counts it: the length of 2D input, the channels of 3D input),
-        ``n_channels_`` and ``n_timepoints_``, for :meth:`_set_fitted`. The
-        collection is float64 ``(n, C, L)``.
-        """
+        """The training collection, float64 ``(n, C, L)``, and its shape attributes
+        (``n_features_in_``, ``n_channels_``, ``n_timepoints_``) for :meth:`_set_fitted`."""
         X3, ndim = check_collection(X, return_ndim=True, unequal_length=self._unequal_length())
         X3, shape = self._fit_shape(X3, ndim)
         return (X3, shape, ndim) if return_ndim else (X3, shape)
@@ -230,16 +198,12 @@ class BaseTorchEstimator(BaseEstimator):
         step_budget: tuple[int, int, int] | None = None,
         **module_kwargs,
     ) -> SelfLossNet:
-        """Build the skorch net for ``module`` and train it on ``data``.
+        """Build the skorch net for ``module``, train it on ``data`` and return it.
 
-        Weights are initialised and trained inside a fork of torch's global
-        generator seeded with ``seed`` (dropout draws from it);
-        :func:`~skncvqvae._training.make_net` splits the same seed into the
-        streams of shuffling and of the module's own randomness. With
-        ``resume``, the fitted ``net_`` continues until its history has
-        :meth:`_n_epochs` epochs (``step_budget``: the ``"auto"`` rule, see
-        :meth:`_n_epochs`), its learning-rate schedule stretched to the new total. The module is left in evaluation mode: inference never changes it.
-        Returns the net; :meth:`_set_fitted` keeps it.
+        Initialisation and training run in a fork of torch's global generator
+        seeded with ``seed``. With ``resume``, the fitted ``net_`` continues to
+        :meth:`_n_epochs` epochs, its schedule stretched to the new total. The
+        module is left in evaluation mode.
         """
         n_train = len(next(iter(data.values())) if isinstance(data, dict) else data)
         n_fit = n_fitted(n_train, validation_fraction)
@@ -311,10 +275,8 @@ class BaseTorchEstimator(BaseEstimator):
     def _set_fitted(self, net: SelfLossNet, **attributes) -> None:
         """Keep ``net`` and the fitted ``attributes``, ``net_`` last.
 
-        When the user interrupted training (Ctrl-C), the estimator still keeps
-        the net as it stood after its last optimisation step, a consistent
-        model, and the ``KeyboardInterrupt`` is raised again so that a
-        surrounding search or script stops; ``warm_start=True`` continues it.
+        After a Ctrl-C the net of the last step is kept and ``KeyboardInterrupt``
+        raised again; ``warm_start=True`` continues it.
         """
         for name, value in attributes.items():
             setattr(self, name, value)
@@ -333,9 +295,7 @@ class BaseTorchEstimator(BaseEstimator):
         """Write the fitted estimator to ``path``, a ``.safetensors`` file, without pickle.
 
         Parameters, fitted attributes, weights and training history are kept;
-        :func:`skncvqvae.load` reads them back without running code from the
-        file (unlike pickle and joblib, which run arbitrary code when loading
-        and are for files from trusted sources only).
+        :func:`skncvqvae.load` reads them back without running code from the file.
 
         Parameters
         ----------
@@ -367,22 +327,12 @@ class BaseTorchEstimator(BaseEstimator):
     def _map_batches(self, fn, x, *, pad: bool = True, convert=None, into=None):
         """Apply ``fn`` to batches of ``x`` on the net's device; outputs per batch, on the CPU.
 
-        Runs under ``torch.inference_mode``. Batches have :meth:`_inference_rows`
-        rows (bounded by the number of values, so memory is bounded for any
-        series length). With ``pad``, the last batch is padded to that many
-        rows by repeating its last row, and the padding is dropped from the
-        outputs: every row is computed in a batch of the same shape, so a row's
-        output does not depend on how many rows came with it (convolution
-        kernels pick their algorithm by shape, and different algorithms round
-        differently). ``fn`` returns a tensor or a tuple of tensors with the
-        batch as first axis.
-
-        ``x`` is a tensor, or any array that ``convert`` turns into one slice
-        by slice (so that only one batch is ever converted). Without ``into``
-        the outputs are returned as a list; with it, ``into(start, out)`` is
-        called for each batch and nothing is kept, so that the caller can write
-        into a preallocated result and peak memory stays that result plus one
-        batch.
+        Batches of :meth:`_inference_rows` rows, under ``torch.inference_mode``.
+        ``pad`` pads the last batch to full size (repeating its last row) so that
+        a row's output does not depend on its batch (``docs/model.md``). ``fn``
+        returns a tensor or a tuple of tensors, batch first. ``convert`` turns
+        each slice of ``x`` into a tensor; ``into(start, out)``, if given,
+        receives each batch's outputs instead of the returned list.
         """
         outputs = []
         device = self.net_.device

@@ -1,12 +1,8 @@
 """Saving fitted estimators without pickle: ``estimator.save(path)`` and :func:`load`.
 
-One ``.safetensors`` file holds everything. The tensors are the weights of
-each skorch net's module (and its training generator's state); the header's
-metadata holds, as JSON, the package version, the estimator's class and
-parameters, its fitted attributes (arrays as lists with their dtype), and what
-is needed to rebuild each net (module keyword arguments, the training
-history, the step of the learning-rate schedule). Loading parses JSON and
-reads tensors: unlike pickle or joblib, it runs no code from the file.
+One ``.safetensors`` file: the modules' weights and generator states as tensors;
+as JSON metadata the version, class, parameters, fitted attributes and what rebuilds
+each net (module arguments, history, schedule step). Loading runs no code from the file.
 """
 
 from __future__ import annotations
@@ -169,8 +165,7 @@ def _restore(description: dict, prefix: str, tensors: dict, device: str):
     net.module_.load_state_dict(state)
     net.module_.to(net_device).eval()
     net.history = History(description["history"])
-    # The module holds the average of a weight-averaged net; a resumed fit trains on
-    # from the saved trained weights (absent in files written before averaging existed).
+    # A resumed fit trains on from the saved trained weights, not the module's average.
     trained = {
         k[len(prefix) + len("trained.") :]: v.to(net_device)
         for k, v in tensors.items()

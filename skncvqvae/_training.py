@@ -1,15 +1,9 @@
 """skorch training for modules that compute their own loss.
 
-Every trainable module of :mod:`skncvqvae.nn` returns, from ``forward``, a
-:class:`~skncvqvae.nn.ModelOutput`: a scalar ``loss`` and a dict ``terms`` of
-detached scalars (the loss terms, the codebook perplexity, an accuracy). :class:`SelfLossNet` trains such a module with skorch
-and records every term in the history at each epoch (``train_<term>`` and,
-with a validation split, ``valid_<term>``).
-
-:func:`make_net` builds the net with the project's defaults: AdamW, cosine
-annealing of the learning rate per optimisation step, a seeded shuffling
-DataLoader, no validation split unless asked, and a progress bar over epochs
-when ``verbose`` is set.
+:class:`SelfLossNet` trains a module whose ``forward`` returns a
+:class:`~skncvqvae.nn.ModelOutput` and records each of its terms per epoch
+(``train_<term>``, ``valid_<term>``). :func:`make_net` builds it with AdamW, a
+per-step cosine schedule and a seeded shuffling DataLoader.
 """
 
 from __future__ import annotations
@@ -61,12 +55,8 @@ def autocast(mixed_precision: str | None, device) -> torch.autocast:
 
 
 def resolve_device(device: str) -> str:
-    """The torch device for an estimator's ``device`` parameter, checked.
-
-    ``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``. Any
-    other value must name a torch device that exists here; the ``ValueError``
-    says what is available.
-    """
+    """The torch device for an estimator's ``device``: ``"auto"`` is ``"cuda"`` when a GPU
+    is visible, else ``"cpu"``; other values must name a device available here."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
@@ -100,13 +90,8 @@ def _backend_available(kind: str) -> bool:
 
 
 def fused_adamw(device: str) -> bool:
-    """Whether AdamW's fused kernel serves ``device``.
-
-    The fused step updates every parameter in one pass over memory; the
-    default multi-tensor step makes a dozen, a large share of a CPU step at the
-    thesis's settings (``docs/benchmarks.md``, "What the profile showed, and
-    what changed"). Fused AdamW exists for CPU and CUDA tensors from torch 2.4.
-    """
+    """Whether AdamW's fused kernel (one pass over memory per step, ``docs/benchmarks.md``)
+    serves ``device``: CPU and CUDA from torch 2.4."""
     major, minor = (int(part) for part in torch.__version__.split(".")[:2])
     return (major, minor) >= (2, 4) and torch.device(device).type in ("cpu", "cuda")
 
@@ -122,12 +107,10 @@ def cosine_lr(lr: float, step: int, total_steps: int) -> float:
 
 
 class CosineSchedule(Callback):
-    """Cosine annealing of the learning rate per optimisation step, to 0.
+    """Cosine annealing of the learning rate per optimisation step to 0 (:func:`cosine_lr`).
 
-    ``lr_t = lr * (1 + cos(pi * min(t, T) / T)) / 2`` after ``t`` training
-    steps of ``T = total_steps``. The step count lives in the callback, so a
-    resumed fit (``partial_fit``, ``warm_start``) continues the schedule where
-    it stopped, also after an interruption in the middle of an epoch.
+    The step count lives in the callback, so a resumed fit continues the
+    schedule where it stopped, also after an interruption mid-epoch.
     """
 
     def __init__(self, total_steps: int):
@@ -166,13 +149,10 @@ def load_parameters(module: nn.Module, weights: dict) -> None:
 class WeightAverage(Callback):
     """An exponential moving average of the module's parameters, which it holds after a fit.
 
-    After training step ``t`` the average moves towards the parameters by
-    ``1 - min(decay, (1 + t) / (10 + t))``: the short warm-up forgets the
-    random initial weights within the first steps. When a fit ends (also
-    after an interruption) the module's parameters are replaced by their
-    average and the trained ones are kept in ``trained_``; a resumed fit
-    (``partial_fit``, ``warm_start``) puts them back first and trains on from
-    them, not from the average. Buffers are not averaged.
+    After step ``t`` the average moves towards the parameters by
+    ``1 - min(decay, (1 + t) / (10 + t))``. When a fit ends the trained
+    parameters are kept in ``trained_``, and a resumed fit trains on from them,
+    not from the average. Buffers are not averaged.
     """
 
     def __init__(self, decay: float):
@@ -232,12 +212,8 @@ def extend_schedule(net: NeuralNet, total_steps: int) -> None:
 
 
 def training_state(net: NeuralNet) -> tuple[int, dict | None]:
-    """``(steps trained, trained weights)`` of a fitted ``net``.
-
-    The trained weights are those that a :class:`WeightAverage` keeps aside
-    while the module holds their average (``None`` without one): with the step
-    count, what a resumed fit needs besides the module and the history.
-    """
+    """``(steps trained, trained weights)`` of a fitted ``net``: what a resumed fit needs
+    besides the module and history (weights ``None`` without a :class:`WeightAverage`)."""
     average = _callback(net, "weight_average")
     trained = None if average is None else average.trained_
     return _callback(net, "lr_scheduler").step_, trained
@@ -270,11 +246,9 @@ def fine_tune(
 ) -> list[float]:
     """Train ``module``'s parameters for ``n_steps`` steps on ``loss(*batch)``; the losses.
 
-    ``data`` holds tensors with the rows first, on the device of ``module``;
-    each step draws ``batch_size`` distinct rows (a seeded generator, so the
-    run is reproducible). AdamW at ``lr``, cosine-annealed to 0 over the
-    steps, as in :func:`make_net`; the forward pass runs under
-    :func:`autocast`. ``module`` is left in evaluation mode.
+    ``data``: tensors, rows first, on ``module``'s device; each step draws
+    ``batch_size`` distinct rows with a generator seeded by ``seed``. AdamW,
+    cosine-annealed as in :func:`make_net`; ``module`` is left in eval mode.
     """
     device = data[0].device
     generator = torch.Generator().manual_seed(seed)
@@ -313,27 +287,13 @@ def epoch_terms(net: NeuralNet, names) -> list[dict]:
 class SelfLossNet(NeuralNet):
     """A skorch ``NeuralNet`` whose module returns its own loss.
 
-    The module's ``forward(..., generator=...)`` returns an object with
-    ``loss`` (a scalar tensor) and ``terms`` (a dict of detached scalars). The
-    net passes it a ``torch.Generator`` on the net's device, seeded with
-    ``seed`` at the first ``fit`` and continued by ``partial_fit``, so that all
-    randomness of training (augmentations, masking) is reproducible and the
-    global RNG is not used. Between fits only the generator's state is kept
-    (a CPU tensor), so a net trained on a GPU unpickles on a CPU-only machine.
-
-    Parameters
-    ----------
-    module : torch module class or instance
-    seed : int, default=0
-        Seed of the generator handed to the module.
-    term_names : sequence of str, default=()
-        Names of the terms recorded per epoch, besides ``loss``.
-    mixed_precision : {"bf16"} or None, default=None
-        Run the module's forward pass (and so its loss) under
-        ``torch.autocast`` with this dtype; ``None`` trains in float32. The
-        weights, their gradients and the optimizer stay float32.
-    **kwargs
-        Passed to :class:`skorch.NeuralNet`.
+    The module's ``forward(..., generator=...)`` gets a ``torch.Generator`` on
+    the net's device, seeded with ``seed`` at the first ``fit`` and continued
+    by ``partial_fit``, so all training randomness is reproducible. Between fits
+    only its state is kept (a CPU tensor), so a GPU-trained net unpickles
+    anywhere. ``term_names``: the terms recorded per epoch besides ``loss``;
+    ``mixed_precision`` (``"bf16"`` or ``None``): the autocast dtype of the
+    forward pass, while weights and optimizer stay float32.
     """
 
     def __init__(self, module, *args, seed: int = 0, term_names=(), mixed_precision=None, **kwargs):
@@ -371,8 +331,7 @@ class SelfLossNet(NeuralNet):
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
-            # skorch swallows the interrupt after this (its own behaviour: the net
-            # keeps the weights of the last step); the flag lets the estimator
+            # skorch swallows the interrupt after this; the flag lets the estimator
             # finish in a consistent state and re-raise it.
             self.interrupted_ = True
             if self.history and "train_loss" not in self.history[-1]:
@@ -460,15 +419,11 @@ def make_net(
 ) -> SelfLossNet:
     """Build a :class:`SelfLossNet` with AdamW and a per-step cosine schedule.
 
-    ``n_train`` (the number of samples the net will be fitted on, before any
-    validation split) sets the schedule's length, ``max_epochs`` times the
-    number of batches per epoch. ``seed`` is split into independent seeds for
-    the module's generator and the shuffling; the caller seeds weight
-    initialisation with ``seed`` itself (:func:`seeded`). ``weight_average``, a
-    decay, adds a :class:`WeightAverage` of the parameters (``"weight_average"``).
-    ``mixed_precision`` is :class:`SelfLossNet`'s. ``net_class`` (a subclass
-    of :class:`SelfLossNet`) and its extra ``net_kwargs`` are what
-    :func:`~skncvqvae._accelerate.accelerated_net` gives.
+    ``n_train`` (before any validation split) sets the schedule's length.
+    ``seed`` is split into the seeds of the module's generator and of the
+    shuffling (the caller seeds initialisation with it). ``weight_average``, a
+    decay, adds a :class:`WeightAverage`. ``net_class`` and ``net_kwargs`` come
+    from :func:`~skncvqvae._accelerate.accelerated_net`.
     """
     n_fit = n_fitted(n_train, validation_fraction)
     augment_seed, loader_seed = spawn_seeds(seed, 2)

@@ -1,10 +1,6 @@
-"""Input validation at the public boundary.
-
-Every public entry point turns user data into a float64 array of shape
-``(n_cases, n_channels, n_timepoints)`` through the functions here, and
-:func:`standardise` makes the float32 input of the torch modules from it.
-Errors are ``ValueError`` with a message that says what was expected and what
-was given.
+"""Input validation at the public boundary: user data to float64 ``(n_cases, n_channels,
+n_timepoints)``, and :func:`standardise` to the modules' float32. Errors are ``ValueError``s
+that say what was expected and what was given.
 """
 
 from __future__ import annotations
@@ -110,25 +106,12 @@ def _to_length(x: np.ndarray, length: int, strategy: str) -> np.ndarray:
 
 
 def equalise_lengths(X, *, strategy: str | None, length: int | None = None, name: str = "X"):
-    """Make a collection of unequal-length series rectangular, or leave ``X`` as it is.
+    """aeon's unequal-length format (a list of 2D, or 1D univariate, arrays) as a 3D array.
 
-    Parameters
-    ----------
-    X : array-like or list of array-like
-        aeon's unequal-length format is a list of 2D arrays ``(n_channels,
-        n_timepoints_i)`` (1D arrays are read as univariate series). Anything
-        else is returned unchanged.
-    strategy : {"resample", "pad"} or None
-        ``"resample"``: linear interpolation of each series to the common
-        length; ``"pad"``: edge replication at the end (longer series are
-        truncated). ``None`` rejects unequal lengths with a ``ValueError``.
-    length : int or None
-        The common length (the one seen in ``fit``); ``None`` uses the longest
-        series.
-
-    Returns
-    -------
-    X : ndarray of shape (n_cases, n_channels, length) or the input
+    ``strategy``: ``"resample"`` (linear interpolation) or ``"pad"`` (edge
+    replication at the end, truncation of longer series) to ``length``, by
+    default the longest; ``None`` rejects unequal lengths. Other input is
+    returned unchanged.
     """
     series = _series_list(X)
     lengths = None if series is None else {x.shape[1] for x in series}
@@ -152,26 +135,10 @@ def equalise_lengths(X, *, strategy: str | None, length: int | None = None, name
 
 
 def as_3d_float(X, *, name: str = "X", dtype=np.float32) -> np.ndarray:
-    """Validate a collection of series and return it as a 3D float array.
+    """A validated 2D (univariate) or 3D collection as a 3D ``dtype`` array.
 
-    Parameters
-    ----------
-    X : array-like of shape (n_cases, n_timepoints) or (n_cases, n_channels, n_timepoints)
-        A 2D array is read as a univariate collection. Object arrays holding
-        numbers are converted; strings, NaN and inf are rejected.
-    name : str, default="X"
-        Name used in error messages.
-    dtype : numpy dtype, default=np.float32
-        Dtype of the returned array.
-
-    Returns
-    -------
-    X3 : ndarray of shape (n_cases, n_channels, n_timepoints)
-
-    Raises
-    ------
-    ValueError
-        For 1D or 4D+ input, empty input, non-numeric values, NaN or inf.
+    Raises ``ValueError`` (naming ``name``) for 1D or 4D+, empty or
+    non-numeric input, NaN or inf.
     """
     return _to_3d(_check_array_2d_3d(X, name), dtype)
 
@@ -196,30 +163,13 @@ def check_collection(
     return_ndim: bool = False,
     unequal_length: str | None = None,
 ):
-    """Validate ``X`` and, when given, check its channels and length.
+    """``X`` as float64 ``(n, C, L)`` (see :func:`as_3d_float`), checked against the fitted
+    ``n_channels`` and ``n_timepoints`` when given.
 
-    Parameters
-    ----------
-    X : array-like
-        See :func:`as_3d_float`.
-    n_channels, n_timepoints : int or None
-        The channel count and series length seen in ``fit``.
-    estimator_name : str
-        Used in the error messages.
-    return_ndim : bool, default=False
-        Also return the dimension (2 or 3) of the input.
-    unequal_length : {"resample", "pad"} or None, default=None
-        Strategy for collections of unequal-length series and, when set, for
-        series whose length differs from ``n_timepoints`` (see
-        :func:`equalise_lengths`); ``None`` rejects both.
-
-    Returns
-    -------
-    X3 : ndarray of shape (n_cases, n_channels, n_timepoints), float64
-        float64 so that an offset or scale far from 1 survives standardisation;
-        the estimators cast to float32 after it.
-    ndim : int
-        Only with ``return_ndim=True``.
+    float64, so that an offset or scale far from 1 survives standardisation.
+    ``unequal_length`` (see :func:`equalise_lengths`) also brings series of
+    another length to ``n_timepoints``. ``return_ndim`` also returns the input's
+    dimension (2 or 3).
     """
     X = equalise_lengths(X, strategy=unequal_length, length=n_timepoints, name=name)
     X = _check_array_2d_3d(X, name)
@@ -247,20 +197,8 @@ def check_collection(
 
 
 def pad_to_min_length(X: np.ndarray, min_length: int, *, warn: bool = True) -> np.ndarray:
-    """Pad series shorter than ``min_length`` by repeating their last value.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_cases, n_channels, n_timepoints)
-    min_length : int
-        The architecture's minimum series length.
-    warn : bool, default=True
-        Emit a ``UserWarning`` that states the padding.
-
-    Returns
-    -------
-    X_padded : ndarray of shape (n_cases, n_channels, max(n_timepoints, min_length))
-    """
+    """Pad series of ``X (n, C, L)`` shorter than ``min_length`` by repeating their last
+    value, with a ``UserWarning`` if ``warn``."""
     length = X.shape[-1]
     if length >= min_length:
         return X

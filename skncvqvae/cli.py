@@ -13,11 +13,8 @@ __all__ = ["main"]
 
 
 def key_value(text: str) -> tuple[str, object]:
-    """``"KEY=VALUE"`` as ``(key, value)``, the value a Python literal where it parses as one.
-
-    The argument type of ``--tokenizer-param`` and ``--generator-param``; the
-    benchmark scripts parse their parameters with it too.
-    """
+    """``"KEY=VALUE"`` as ``(key, value)``, the value a Python literal where it parses as one
+    (the type of ``--tokenizer-param``, ``--generator-param`` and the benchmarks' parameters)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")

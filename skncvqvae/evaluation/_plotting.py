@@ -1,12 +1,6 @@
-"""Figures for the ``skncvqvae report`` command.
-
-Every function takes plain numpy arrays, lists and dicts, draws on a fresh
-:class:`matplotlib.figure.Figure` (no pyplot, so no global state and no
-backend selection) and returns it; :func:`save_figure` writes it as a PNG.
-
-Collections of series are arrays of shape ``(n_cases, n_channels,
-n_timepoints)``; a 2D array ``(n_cases, n_timepoints)`` is read as a
-univariate collection. Class labels may be strings or integers.
+"""Figures for the ``skncvqvae report`` command, each on a fresh
+:class:`matplotlib.figure.Figure` (no pyplot state); :func:`save_figure` writes a PNG.
+2D collections ``(n_cases, n_timepoints)`` are read as univariate.
 """
 
 from __future__ import annotations

@@ -188,10 +188,7 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseTorchEstimator):
 
     @classmethod
     def _get_test_params(cls, parameter_set="default") -> dict:
-        """Parameters of a short FCN training for tests, as aeon's ``_get_test_params``.
-
-        There is one ``parameter_set``, ``"default"``.
-        """
+        """Parameters of a short FCN training for tests (one ``parameter_set``, ``"default"``)."""
         return dict(max_epochs=2, batch_size=16, device="cpu", random_state=0)
 
     def __sklearn_tags__(self):

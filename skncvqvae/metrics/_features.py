@@ -31,12 +31,9 @@ _KINDS = ("minirocket", "fcn")
 class CachedTransform:
     """A fitted transformer whose output for chosen collections is computed once.
 
-    The report evaluates every (variant, seed) against the same real test
-    split: ``remember(X_test)`` transforms it once (MiniRocket's ~10,000
-    features) and later ``transform`` calls with the same values, in this
-    process or in the worker processes that receive a pickled copy, return the
-    stored features. Other inputs are transformed and not stored. Collections
-    are recognised by their values (shape, dtype and a hash of the bytes).
+    After ``remember(X_test)``, ``transform`` of the same values (recognised by
+    shape, dtype and a hash of the bytes), also in workers that receive a
+    pickled copy, returns the stored features; other inputs are transformed.
     """
 
     def __init__(self, transformer):
@@ -68,14 +65,8 @@ def _pad_minirocket(X) -> np.ndarray:
 
 @contextlib.contextmanager
 def _isolate_minirocket():
-    """Restore torch's thread count and numpy's global RNG state on exit.
-
-    numba's OpenMP layer, which MiniRocket runs on, resets the thread count of
-    the shared OpenMP runtime to the number of cores the first time it runs
-    (torch training after an evaluation would then oversubscribe the CPU, e.g.
-    in grid-search workers limited to one thread), and aeon's MiniRocket fit
-    seeds numpy's global RNG.
-    """
+    """Restore torch's thread count (which numba's OpenMP layer resets to the core count)
+    and numpy's global RNG state (which aeon's MiniRocket seeds) on exit."""
     n_threads = torch.get_num_threads()
     numpy_state = np.random.get_state()
     try:

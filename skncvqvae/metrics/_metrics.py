@@ -1,33 +1,5 @@
-"""Evaluation metrics for generated time series.
-
-The metrics follow the evaluation protocol of TimeVQVAE and NC-VQVAE:
-
-* Frechet Inception Distance (FID) between feature statistics of real and
-  generated collections, with MiniRocket (default) or FCN features;
-* Inception Score (IS) of generated samples under a classifier trained on
-  real data;
-* Classification Accuracy Score (CAS): train on synthetic, test on real
-  (TSTR); the same call with real training data gives TRTR;
-* the linear-probe protocol (SVM and kNN on frozen representations) used to
-  assess the tokenizer's representations in the NC-VQVAE thesis.
-
-Collections are arrays of shape ``(n_cases, n_channels, n_timepoints)``, or
-``(n_cases, n_timepoints)`` for univariate series.
-
-References
-----------
-.. [1] Heusel, M., Ramsauer, H., Unterthiner, T., Nessler, B. and Hochreiter,
-   S. (2017). GANs trained by a two time-scale update rule converge to a local
-   Nash equilibrium. NeurIPS.
-.. [2] Salimans, T., Goodfellow, I., Zaremba, W., Cheung, V., Radford, A. and
-   Chen, X. (2016). Improved techniques for training GANs. NeurIPS.
-.. [3] Ravuri, S. and Vinyals, O. (2019). Classification accuracy score for
-   conditional generative models. NeurIPS.
-.. [4] Dempster, A., Schmidt, D. F. and Webb, G. I. (2021). MiniRocket: a very
-   fast (almost) deterministic transform for time series classification.
-   KDD.
-.. [5] Wang, Z., Yan, W. and Oates, T. (2017). Time series classification from
-   scratch with deep neural networks: a strong baseline. IJCNN.
+"""Metrics of TimeVQVAE's and NC-VQVAE's evaluation: FID, IS, CAS (TSTR) and the
+linear probe of frozen representations; each function names its reference.
 """
 
 from __future__ import annotations
@@ -209,11 +181,9 @@ def fid_score(X_real, X_fake, *, feature_extractor=None, random_state=0) -> floa
     where :math:`(\mu_r, \Sigma_r)` and :math:`(\mu_g, \Sigma_g)` are the mean
     and covariance of the features of ``X_real`` and ``X_fake``.
 
-    When there are fewer samples than features (the usual case with
-    MiniRocket's ~10,000 features) the distance is computed exactly from the
-    centred feature matrices (the trace of the square root is the nuclear
-    norm of :math:`A B^\top`), so no ``d x d`` covariance is formed;
-    otherwise :func:`frechet_distance` of :func:`feature_statistics` is used.
+    With fewer samples than features (MiniRocket's ~10,000) it is computed
+    exactly from the centred feature matrices, without a ``d x d`` covariance;
+    otherwise by :func:`frechet_distance` of :func:`feature_statistics`.
 
     Parameters
     ----------

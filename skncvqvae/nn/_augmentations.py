@@ -1,11 +1,10 @@
 """Vectorised data augmentations for batches of time series.
 
 Every function takes ``x`` of shape ``(B, C, L)`` (batch, channels, time) and
-returns a new tensor of the same shape, dtype and device. All randomness comes
-from the explicit ``generator`` argument (a :class:`torch.Generator` living on
-``x.device``, or ``None`` for the global generator); each sample gets its own
-draw and every call advances the generator. There are no per-sample Python
-loops: resampling is done by one batched gather (:func:`_resample`).
+``generator`` (a :class:`torch.Generator` on ``x.device``, or ``None`` for the
+global one), and returns a new tensor of the same shape, dtype and device; a
+keyword parameter sets the strength. Each sample gets its own draw, every call
+advances the generator, and no Python loop runs over samples.
 
 These are the augmentations used by NC-VQVAE to build the two views fed to the
 non-contrastive (Barlow Twins / VIbCReg) loss. :data:`AUGMENTATIONS` maps their
@@ -74,20 +73,8 @@ def _random_starts(n_starts: int, batch: int, x: torch.Tensor, generator) -> tor
 
 
 def _resample(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Linearly interpolate ``x`` at fractional source indices.
-
-    Parameters
-    ----------
-    x : Tensor of shape (B, C, L)
-    positions : Tensor of shape (B, L_out)
-        Source indices in ``[0, L - 1]`` (clamped), shared by all channels.
-
-    Returns
-    -------
-    Tensor of shape (B, C, L_out)
-        ``y[b, c, j] = x[b, c, i] + w (x[b, c, i + 1] - x[b, c, i])`` with
-        ``i = floor(p)``, ``w = p - i`` and ``p = positions[b, j]``.
-    """
+    """``x (B, C, L)`` linearly interpolated at the fractional source indices ``positions
+    (B, L_out)`` (clamped to ``[0, L - 1]``, shared by all channels): ``(B, C, L_out)``."""
     n_channels, length = x.shape[1], x.shape[2]
     positions = positions.clamp(0, length - 1)
     lo = positions.floor()
@@ -110,15 +97,8 @@ def amplitude_resize(
 
     Parameters
     ----------
-    x : Tensor of shape (B, C, L)
-    generator : torch.Generator or None
-        Source of randomness, on ``x.device``.
     std : float, default=0.2
         Standard deviation of the factor around 1.
-
-    Returns
-    -------
-    Tensor of shape (B, C, L)
     """
     _check_x(x)
     _check_range("std", std, 0.0, float("inf"))
@@ -134,15 +114,8 @@ def gaussian_noise(
 
     Parameters
     ----------
-    x : Tensor of shape (B, C, L)
-    generator : torch.Generator or None
-        Source of randomness, on ``x.device``.
     std : float, default=0.05
         Noise standard deviation.
-
-    Returns
-    -------
-    Tensor of shape (B, C, L)
     """
     _check_x(x)
     _check_range("std", std, 0.0, float("inf"))
@@ -159,15 +132,8 @@ def flip(
 
     Parameters
     ----------
-    x : Tensor of shape (B, C, L)
-    generator : torch.Generator or None
-        Source of randomness, on ``x.device``.
     p : float, default=0.5
         Flip probability, in ``[0, 1]``.
-
-    Returns
-    -------
-    Tensor of shape (B, C, L)
     """
     _check_x(x)
     _check_range("p", p, 0.0, 1.0)
@@ -186,15 +152,8 @@ def slope(
 
     Parameters
     ----------
-    x : Tensor of shape (B, C, L)
-    generator : torch.Generator or None
-        Source of randomness, on ``x.device``.
     max_slope : float, default=0.5
         Largest absolute trend over the whole series.
-
-    Returns
-    -------
-    Tensor of shape (B, C, L)
     """
     _check_x(x)
     _check_range("max_slope", max_slope, 0.0, float("inf"))
@@ -206,14 +165,8 @@ def slope(
 def _warp_positions(
     start: torch.Tensor, span: float, scale: torch.Tensor, length: int
 ) -> torch.Tensor:
-    """Source positions of a window warp, shape ``(B, length)``.
-
-    The forward map sends source index ``t`` to warped coordinate ``u(t)``:
-    identity before the window ``[a, a + w]``, slope ``s`` inside it, and a shift
-    of ``w (s - 1)`` after it. The warped series, of extent ``U = L - 1 + w (s -
-    1)``, is sampled at ``L`` equally spaced points and mapped back by the
-    inverse of ``u``, which is piecewise linear and monotone.
-    """
+    """Source positions ``(B, length)`` of a window warp: ``u^{-1}`` of :func:`window_warp`
+    at ``L`` equally spaced points of the warped extent."""
     a, s = start.unsqueeze(1), scale.unsqueeze(1)
     extent = (length - 1) + span * (s - 1)
     u = (
@@ -243,17 +196,10 @@ def window_warp(
 
     Parameters
     ----------
-    x : Tensor of shape (B, C, L)
-    generator : torch.Generator or None
-        Source of randomness, on ``x.device``.
     window_ratio : float, default=0.4
         Fraction of the series covered by the window, in ``(0, 1]``.
     scales : (float, float), default=(0.9, 2.0)
         Bounds of the uniform time-scale factor; both positive.
-
-    Returns
-    -------
-    Tensor of shape (B, C, L)
     """
     _check_x(x)
     _check_range("window_ratio", window_ratio, 0.0, 1.0, low_open=True)
@@ -279,15 +225,8 @@ def random_crop(
 
     Parameters
     ----------
-    x : Tensor of shape (B, C, L)
-    generator : torch.Generator or None
-        Source of randomness, on ``x.device``.
     crop_ratio : float, default=0.8
         Fraction of the series kept, in ``(0, 1]``.
-
-    Returns
-    -------
-    Tensor of shape (B, C, L)
     """
     _check_x(x)
     _check_range("crop_ratio", crop_ratio, 0.0, 1.0, low_open=True)
@@ -331,15 +270,8 @@ def slice_and_shuffle(
 
     Parameters
     ----------
-    x : Tensor of shape (B, C, L)
-    generator : torch.Generator or None
-        Source of randomness, on ``x.device``.
     n_segments : int, default=4
         Number of segments, at least 1.
-
-    Returns
-    -------
-    Tensor of shape (B, C, L)
     """
     _check_x(x)
     if isinstance(n_segments, bool) or not isinstance(n_segments, int) or n_segments < 1:
@@ -368,17 +300,10 @@ def magnitude_warp(
 
     Parameters
     ----------
-    x : Tensor of shape (B, C, L)
-    generator : torch.Generator or None
-        Source of randomness, on ``x.device``.
     std : float, default=0.2
         Standard deviation of the knots around 1.
     n_knots : int, default=4
         Number of interior knots, at least 0.
-
-    Returns
-    -------
-    Tensor of shape (B, C, L)
     """
     _check_x(x)
     _check_range("std", std, 0.0, float("inf"))

@@ -7,19 +7,8 @@ pooled latents are mapped by a :class:`Projector` and compared with either
 :data:`SSL_LOSSES`). VIBCReg additionally whitens the projector output with
 :class:`IterNorm`.
 
-Both losses rely on batch statistics. For a batch of fewer than two samples
-those are undefined, so the losses return a zero that still takes part in
-autograd (``(z1.sum() + z2.sum()) * 0``): training on a single sample yields
-zero gradients instead of NaN.
-
-References
-----------
-.. [1] Zbontar, J., Jing, L., Misra, I., LeCun, Y., Deny, S. (2021).
-   "Barlow Twins: Self-Supervised Learning via Redundancy Reduction". ICML.
-.. [2] Lee, D., Aune, E. (2024). "Computer Vision Self-supervised Learning
-   Methods on Time Series" (VIBCReg). arXiv:2109.00783.
-.. [3] Huang, L., Zhou, Y., Zhu, F., Liu, L., Shao, L. (2019). "Iterative
-   Normalization: Beyond Standardization towards Efficient Whitening". CVPR.
+Both losses rely on batch statistics; for a batch of fewer than two samples
+they return a zero that still takes part in autograd (zero gradients, not NaN).
 """
 
 from __future__ import annotations
@@ -198,15 +187,11 @@ class _KeptGradFunction(torch.autograd.Function):
 class _KeptGradLinear(nn.Linear):
     """``nn.Linear`` that keeps the memory of a large weight gradient between steps.
 
-    Autograd allocates every weight gradient afresh and frees it when the optimizer
-    zeroes it (``set_to_none``); at 64 MB (the thesis's 4096-wide projector) each
-    allocation is a new memory mapping, page-faulted at every step (``docs/benchmarks.md``,
-    "The projector's weight gradients in kept memory"). Here, in training with gradients
-    on, a weight of at least ``_KEPT_GRAD_BYTES`` gets its gradient written into one buffer
-    kept by the layer (``weight.grad`` is that buffer; an existing ``weight.grad`` is added
-    to, as autograd would). The values are those of ``nn.Linear``. Smaller layers,
-    inference, autocast, tensors off the CPU and distributed training (whose gradient
-    hooks need autograd's own accumulation) use ``nn.Linear`` itself.
+    Autograd allocates each gradient afresh, and at 64 MB (a 4096-wide projector) each
+    allocation is a new mapping, page-faulted at every step (``docs/benchmarks.md``). In
+    CPU training without autocast or distribution, a weight of at least
+    ``_KEPT_GRAD_BYTES`` gets its gradient written into one kept buffer (``weight.grad``);
+    the values are those of ``nn.Linear``, which serves every other case.
     """
 
     def forward(self, x: Tensor) -> Tensor:
@@ -302,13 +287,11 @@ class Projector(nn.Module):
         return self.net(x)
 
     def forward_views(self, *views: Tensor) -> tuple[Tensor, ...]:
-        """``tuple(self(v) for v in views)``, with every linear layer run once.
+        """``tuple(self(v) for v in views)``, with every linear layer run once on the
+        stacked views (half the backward time at ``B = 50``, width 4096, on a CPU).
 
-        The batch statistics (BatchNorm, IterNorm) stay per view, in the order
-        given, so outputs and running buffers are those of separate calls. The
-        linear layers see the views stacked: one weight-gradient matmul over
-        ``V * B`` rows instead of ``V`` thin ones plus their sum, which halves
-        the projector's backward time at ``B = 50``, width 4096 on a CPU.
+        Batch statistics stay per view, so outputs and running buffers are
+        those of separate calls.
         """
         sizes = [v.shape[0] for v in views]
         h = torch.cat(views)
@@ -395,12 +378,8 @@ def barlow_twins_loss(
 def cross_sq_norm(a: Tensor, b: Tensor) -> Tensor:
     r"""``||a^T b||_F^2`` for ``a, b`` of shape ``(B, D)``, on the cheaper side.
 
-    The ``D x D`` cross-correlation of two projections costs ``O(B D^2)`` time
-    and ``O(D^2)`` memory; with ``B < D`` (a batch of 128 against a projector
-    4096 wide) the identity
-    :math:`\|a^\top b\|_F^2 = \operatorname{tr}(a a^\top b b^\top)
-    = \sum (a a^\top) \odot (b b^\top)` gives the same sum from two
-    ``B x B`` Gram matrices in ``O(B^2 D)``. Equal up to float rounding.
+    With ``B < D``, :math:`\|a^\top b\|_F^2 = \sum (a a^\top) \odot (b b^\top)`
+    from two ``B x B`` Gram matrices, ``O(B^2 D)`` instead of ``O(B D^2)``.
     """
     if a.shape[0] < a.shape[1]:
         gram_a = a @ a.t()
