@@ -194,8 +194,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Dropout in the transformer (0.1 trained slower and gave no better samples).
     p_unconditional, guidance_scale : float, default=0.2 and 2.0
         Classifier-free guidance: share of samples trained without class; sampling scale (1: off).
-    n_iterations, choice_temperature : int and float, default=10 and 1.0
-        Decoding steps, and the Gumbel noise on which tokens each keeps (higher: more variety).
+    n_iterations, choice_temperature, temperature : int, float, float, default=10, 1.0, 1.0
+        Decoding steps; noise on which tokens a step keeps; temperature of the draws (above 1: newer).
     resample_mask_ratio : float in (0, 1], default=0.5
         Fraction of a real series' tokens redrawn for each new series of :meth:`fit_resample`.
     quality : {"standard", "high"}, default="standard"
@@ -265,6 +265,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         "p_unconditional": [Interval(numbers.Real, 0, 1, closed="both")],
         "n_iterations": [Interval(numbers.Integral, 1, None, closed="left")],
         "choice_temperature": [Interval(numbers.Real, 0, None, closed="left")],
+        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
         "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
         "resample_mask_ratio": [Interval(numbers.Real, 0, 1, closed="right")],
         "ema_decay": [Interval(numbers.Real, 0, 1, closed="left"), None],
@@ -286,6 +287,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         p_unconditional=0.2,
         n_iterations=10,
         choice_temperature=1.0,
+        temperature=1.0,
         guidance_scale=2.0,
         resample_mask_ratio=0.5,
         quality="standard",
@@ -313,6 +315,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.p_unconditional = p_unconditional
         self.n_iterations = n_iterations
         self.choice_temperature = choice_temperature
+        self.temperature = temperature
         self.guidance_scale = guidance_scale
         self.resample_mask_ratio = resample_mask_ratio
         self.quality = quality
@@ -344,26 +347,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         prior trained 3 epochs, and two decoder fine-tuning steps (that path in
         every fit at almost no cost). There is one ``parameter_set``, ``"default"``.
         """
-        return dict(
-            tokenizer=NCVQVAETokenizer(
-                hidden_dim=8,
-                codebook_dim=8,
-                codebook_size=8,
-                n_resnet_blocks=0,
-                projector_dim=16,
-                max_epochs=2,
-                device="cpu",
-                random_state=0,
-            ),
-            hidden_dim=32,
-            n_layers=1,
-            n_heads=2,
-            ff_dim=32,
-            max_epochs=3,
-            decoder_steps=2,
-            device="cpu",
-            random_state=0,
-        )
+        tiny = dict(hidden_dim=8, codebook_dim=8, codebook_size=8, n_resnet_blocks=0, device="cpu")
+        tokenizer = NCVQVAETokenizer(**tiny, projector_dim=16, max_epochs=2, random_state=0)
+        prior = dict(hidden_dim=32, n_layers=1, n_heads=2, ff_dim=32, max_epochs=3, decoder_steps=2)
+        return dict(prior, tokenizer=tokenizer, device="cpu", random_state=0)
 
     def _weight_average(self) -> float | None:
         return self.ema_decay
@@ -594,6 +581,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                     tokens=tokens,
                     n_iterations=self.n_iterations,
                     choice_temperature=self.choice_temperature,
+                    temperature=self.temperature,
                     guidance_scale=guidance,
                     generator=generator,
                 )

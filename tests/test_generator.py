@@ -243,6 +243,17 @@ def test_unconditional_fit(uncond_gen):
         uncond_gen.sample(y=["1", "2"])
 
 
+def test_temperature_is_a_sampling_setting(unit_gen):
+    X_ref, _ = unit_gen.sample(6, y="1", random_state=3)
+    same = copy.deepcopy(unit_gen).set_params(temperature=1.0).sample(6, y="1", random_state=3)
+    assert np.array_equal(same[0], X_ref)  # 1 is the plain draw, bit for bit
+    hot = copy.deepcopy(unit_gen).set_params(temperature=50.0)
+    X_hot, _ = hot.sample(6, y="1", random_state=3)
+    assert np.isfinite(X_hot).all() and not np.array_equal(X_hot, X_ref)
+    with pytest.raises(ValueError, match="'temperature' parameter"):
+        copy.deepcopy(unit_gen).set_params(temperature=0.0).fit(*_imbalanced())
+
+
 def test_guidance_scale_changes_samples(unit_gen):
     # A 3-epoch prior's conditional and unconditional logits differ only a little,
     # so a nearby scale (3 against the default 2) can leave every drawn token as it

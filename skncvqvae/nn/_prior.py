@@ -11,7 +11,8 @@ minimise the cross-entropy on the masked positions; labels are replaced by the
 null class with probability ``p_unconditional``.
 
 Sampling (:meth:`MaskGITPrior.generate`): start fully masked; at step
-``s = 1..T`` draw ids for the masked positions from the (guided) logits, score
+``s = 1..T`` draw ids for the masked positions from the (guided) logits over
+a ``temperature``, score
 them by ``log p + choice_temperature * (1 - s/T) * Gumbel``, and re-mask the
 ``floor(gamma(s/T) N)`` least confident new ids, so that after ``T`` steps
 every position is decided.
@@ -289,6 +290,7 @@ class MaskGITPrior(nn.Module):
         n_iterations: int = 10,
         choice_temperature: float = 4.0,
         guidance_scale: float = 1.0,
+        temperature: float = 1.0,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Iterative decoding of ``len(class_ids)`` sequences; returns ids ``(B, N)``.
@@ -297,7 +299,9 @@ class MaskGITPrior(nn.Module):
         ``(B, N)``, if given, is the starting grid: positions holding
         ``mask_id`` are drawn (over the same ``n_iterations`` steps, scheduled
         on each row's own number of masked positions) and the others are kept,
-        which gives variations of given sequences. The module's train/eval
+        which gives variations of given sequences. ``temperature`` divides the
+        logits before each draw (above 1: less likely ids, more varied
+        sequences). The module's train/eval
         mode is restored on return.
         """
         was_training = self.training
@@ -321,6 +325,7 @@ class MaskGITPrior(nn.Module):
                 logits = self.guided_logits(first, every_class, guidance_scale)[class_ids]
             else:
                 logits = self.guided_logits(tokens, class_ids, guidance_scale)
+            logits = logits / temperature  # exact for 1: x / 1.0 == x in floating point
             sampled = (logits + gumbel_noise(logits.shape, generator, device)).argmax(-1)
             sampled = torch.where(unknown, sampled, tokens)
             log_probs = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]

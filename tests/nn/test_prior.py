@@ -422,6 +422,20 @@ def test_generate_deterministic_for_seed(guidance_scale):
     assert not torch.equal(a, c)
 
 
+def test_generate_temperature_one_is_the_plain_draw_and_higher_draws_rarer_ids(trained):
+    prior, _ = trained
+    classes = torch.tensor([0] * 20 + [1] * 20)
+    kw = dict(n_iterations=6, generator=_gen(5))
+    plain = prior.generate(classes, **kw)
+    assert torch.equal(
+        plain, prior.generate(classes, temperature=1.0, n_iterations=6, generator=_gen(5))
+    )
+    # The trained prior is sure of its class's id; a high temperature flattens that.
+    hot = prior.generate(classes, temperature=20.0, **{**kw, "generator": _gen(5)})
+    expected = torch.where(classes[:, None] == 0, 1, 2)
+    assert (hot == expected).float().mean() < (plain == expected).float().mean()
+
+
 def test_guided_logits_are_the_guidance_formula():
     prior = _prior(n_tokens=12).eval()
     tokens = torch.randint(0, prior.mask_id + 1, (3, 12), generator=_gen())
