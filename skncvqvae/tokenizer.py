@@ -508,17 +508,8 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         Every layer a few channels wide, no residual blocks, two epochs.
         There is one ``parameter_set``, ``"default"``.
         """
-        return dict(
-            hidden_dim=8,
-            codebook_dim=8,
-            codebook_size=8,
-            n_resnet_blocks=0,
-            projector_dim=16,
-            max_epochs=2,
-            batch_size=32,
-            device="cpu",
-            random_state=0,
-        )
+        tiny = dict(hidden_dim=8, codebook_dim=8, codebook_size=8, n_resnet_blocks=0)
+        return dict(tiny, projector_dim=16, max_epochs=2, device="cpu", random_state=0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -101,12 +101,9 @@ def closer_to_train_share(X_gen, X_train, X_holdout, *, random_state=0) -> float
 
     Parameters
     ----------
-    X_gen : array-like of shape (n_gen, n_channels, n_timepoints) or (n_gen, n_timepoints)
-        Generated series.
-    X_train : array-like of shape (n_train, ...)
-        The generator's training series.
-    X_holdout : array-like of shape (n_holdout, ...)
-        Real series the generator never saw.
+    X_gen, X_train, X_holdout : array-like of 2D or 3D collections of series
+        Generated series, the generator's training series, and real series
+        it never saw, as in :func:`dcr_ratio`.
     random_state : int, RandomState, Generator or None, default=0
         Seeds the subsampling to equal sizes.
 

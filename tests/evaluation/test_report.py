@@ -126,17 +126,10 @@ def test_cli_report_results_table(cli_report):
     _, output, _, _ = cli_report
     table = pd.read_csv(output / "results.csv", index_col=0)
     assert list(table.columns) == COLUMNS
-    assert list(table.columns) == [
-        "SVM acc",
-        "KNN acc",
-        "FID",
-        "IS",
-        "CAS",
-        "closer to train",
-        "DCR ratio",
-        "copied grids",
-        "fit s",
-        "sample s",
+    assert list(table.columns[:5]) == ["SVM acc", "KNN acc", "FID", "IS", "CAS"]
+    assert list(table.columns[5:]) == [
+        *("closer to train", "DCR ratio", "copied grids"),
+        *("fit s", "sample s"),
     ]
     assert list(table.index) == [*VARIANTS, "real data (raw series)"]
     models = table.loc[list(VARIANTS)]
