@@ -30,6 +30,7 @@ from ._training import (
     MIXED_PRECISION,
     NonFiniteLossError,
     SelfLossNet,
+    add_steps,
     epoch_terms,
     extend_schedule,
     make_net,
@@ -230,6 +231,7 @@ class BaseTorchEstimator(BaseEstimator):
                 net.initialize()
                 net.build_args_ = build
             remaining = build["n_epochs"] - len(net.history)
+            add_steps(self, max(remaining, 0) * math.ceil(n_fit / self.batch_size))
             if remaining > 0:
                 net.partial_fit(data, None, epochs=remaining)
         net.module_.eval()

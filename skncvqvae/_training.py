@@ -8,6 +8,8 @@ per-step cosine schedule and a seeded shuffling DataLoader.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 
 import torch
@@ -26,6 +28,7 @@ __all__ = [
     "NonFiniteLossError",
     "SelfLossNet",
     "WeightAverage",
+    "add_steps",
     "autocast",
     "cosine_lr",
     "epoch_terms",
@@ -38,6 +41,7 @@ __all__ = [
     "parameter_copy",
     "planned_steps",
     "restore_training_state",
+    "stage_progress",
     "training_state",
     "resolve_device",
 ]
@@ -258,7 +262,9 @@ def fine_tune(
     n_rows, rows = len(data[0]), min(batch_size, len(data[0]))
     losses = []
     module.train()
-    steps = tqdm(range(n_steps), desc=description, leave=False) if verbose else range(n_steps)
+    shared = _stage_bar()
+    own = verbose and shared is None
+    steps = tqdm(range(n_steps), desc=description, leave=False) if own else range(n_steps)
     try:
         for step in steps:
             for group in optimizer.param_groups:
@@ -274,6 +280,8 @@ def fine_tune(
             value.backward()
             optimizer.step()
             losses.append(value.item())
+            if shared is not None:
+                shared.update(1)
     finally:
         module.eval()
     return losses
@@ -375,25 +383,73 @@ class SelfLossNet(NeuralNet):
         return self._step(batch, training=False)
 
 
+#: ``(owner, bar)`` of the open :func:`stage_progress`, if any.
+_stages: contextvars.ContextVar = contextvars.ContextVar("skncvqvae_stages", default=None)
+
+
+@contextlib.contextmanager
+def stage_progress(owner, steps: int, description: str, enabled: bool = True):
+    """One bar, with an ETA, over the optimisation steps of every training in the block.
+
+    ``owner`` (the estimator whose fit opens it) counts its own ``steps`` up
+    front; the training of another estimator in the block adds its steps when
+    it starts (:func:`add_steps`). Meanwhile the trainings show no bars of their own.
+    """
+    if not enabled or _stages.get() is not None:
+        yield
+        return
+    bar = tqdm(total=steps, desc=description, unit="step", leave=False)
+    token = _stages.set((owner, bar))
+    try:
+        yield
+    finally:
+        _stages.reset(token)
+        bar.close()
+
+
+def add_steps(estimator, steps: int) -> None:
+    """Count ``steps`` more in the open :func:`stage_progress`, unless ``estimator`` owns it."""
+    stages = _stages.get()
+    if stages is not None and stages[0] is not estimator:
+        stages[1].total += steps
+        stages[1].refresh()
+
+
+def _stage_bar():
+    stages = _stages.get()
+    return None if stages is None else stages[1]
+
+
 class EpochProgressBar(Callback):
-    """A tqdm bar over epochs, showing the last epoch's training loss."""
+    """A tqdm bar over epochs, showing the last epoch's training loss; inside a
+    :func:`stage_progress`, that bar counts the steps instead."""
 
     def __init__(self, description: str = "training"):
         self.description = description
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.bar_ = tqdm(total=net.max_epochs, desc=self.description, leave=False)
+        self.shared_ = _stage_bar()
+        if self.shared_ is None:
+            self.bar_ = tqdm(total=net.max_epochs, desc=self.description, leave=False)
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if training and self.shared_ is not None:
+            self.shared_.update(1)
 
     def on_epoch_end(self, net, **kwargs):
-        self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.4f}", refresh=False)
-        self.bar_.update(1)
+        bar = self.bar_ if self.shared_ is None else self.shared_
+        bar.set_postfix(loss=f"{net.history[-1, 'train_loss']:.4f}", refresh=False)
+        if self.shared_ is None:
+            self.bar_.update(1)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        self.bar_.close()
+        if self.shared_ is None:
+            self.bar_.close()
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("bar_", None)
+        state.pop("shared_", None)
         return state
 
 

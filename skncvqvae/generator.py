@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 import os
 
@@ -17,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ._base import BaseTorchEstimator, worker_threads
 from ._random import spawn_seeds
-from ._training import autocast
+from ._training import autocast, stage_progress
 from ._validation import check_n_samples
 from .metrics import fid_score
 from .nn import PRIOR_TERMS, MaskGITPrior
@@ -425,56 +426,61 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         """:meth:`fit` on the validated collection ``X3`` and its shape attributes."""
         labels, classes, counts = _encode_labels(y, len(X3))
         resume = self._can_resume(shape) and _same_classes(self.classes_, classes)
-        tokenizer_seed, prior_seed, decoder_seed = spawn_seeds(self._seed(), 3)
-        tokenizer = self._fit_tokenizer(X3, tokenizer_seed, resume)
-        if (tokenizer.n_channels_, tokenizer.n_timepoints_) != X3.shape[1:]:
-            raise ValueError(
-                f"The fitted tokenizer expects series of shape ({tokenizer.n_channels_}, "
-                f"{tokenizer.n_timepoints_}); X has series of shape {X3.shape[1:]}."
+        # one bar with an ETA over the three trainings; stage 1 adds its steps as it starts
+        prior_epochs = self._n_epochs(len(X3)) - (len(self.net_.history) if resume else 0)
+        steps = max(prior_epochs, 0) * math.ceil(len(X3) / self.batch_size)
+        steps += 0 if resume else self.decoder_steps
+        with stage_progress(self, steps, "NC-VQVAE fit", enabled=bool(self.verbose)):
+            tokenizer_seed, prior_seed, decoder_seed = spawn_seeds(self._seed(), 3)
+            tokenizer = self._fit_tokenizer(X3, tokenizer_seed, resume)
+            if (tokenizer.n_channels_, tokenizer.n_timepoints_) != X3.shape[1:]:
+                raise ValueError(
+                    f"The fitted tokenizer expects series of shape ({tokenizer.n_channels_}, "
+                    f"{tokenizer.n_timepoints_}); X has series of shape {X3.shape[1:]}."
+                )
+            tokens = tokenizer.encode(X3, check_input=False)
+            if resume:
+                decoder_loss = getattr(self, "decoder_loss_", np.empty(0))
+            elif self.decoder_steps:  # the tokenizer is this generator's own (a copy if fitted)
+                decoder_loss = tokenizer.fine_tune_decoder(
+                    X3,
+                    tokens,
+                    n_steps=self.decoder_steps,
+                    random_state=decoder_seed,
+                    check_input=False,
+                )
+            else:
+                decoder_loss = np.empty(0)
+            data = {"tokens": torch.as_tensor(tokens.reshape(len(X3), -1))}
+            if labels is not None:
+                data["labels"] = torch.as_tensor(labels, dtype=torch.long)
+            n_classes = 0 if classes is None else len(classes)
+            net = self._fit_net(
+                MaskGITPrior,
+                data,
+                seed=prior_seed,
+                term_names=PRIOR_TERMS,
+                description="MaskGIT prior",
+                resume=resume and tokenizer is self.tokenizer_,
+                n_tokens=tokenizer.n_tokens_,
+                codebook=torch.as_tensor(tokenizer.codebook_),
+                n_classes=n_classes,
+                prior_input=self.prior_input,
+                hidden_dim=self.hidden_dim,
+                n_layers=self.n_layers,
+                n_heads=self.n_heads,
+                ff_dim=self.ff_dim,
+                dropout=self.dropout,
+                p_unconditional=self.p_unconditional if n_classes else 0.0,
             )
-        tokens = tokenizer.encode(X3, check_input=False)
-        if resume:
-            decoder_loss = getattr(self, "decoder_loss_", np.empty(0))
-        elif self.decoder_steps:  # the tokenizer is this generator's own (a copy if fitted)
-            decoder_loss = tokenizer.fine_tune_decoder(
-                X3,
-                tokens,
-                n_steps=self.decoder_steps,
-                random_state=decoder_seed,
-                check_input=False,
+            self._set_fitted(
+                net,
+                **shape,
+                tokenizer_=tokenizer,
+                decoder_loss_=decoder_loss,
+                classes_=classes,
+                class_counts_=counts,
             )
-        else:
-            decoder_loss = np.empty(0)
-        data = {"tokens": torch.as_tensor(tokens.reshape(len(X3), -1))}
-        if labels is not None:
-            data["labels"] = torch.as_tensor(labels, dtype=torch.long)
-        n_classes = 0 if classes is None else len(classes)
-        net = self._fit_net(
-            MaskGITPrior,
-            data,
-            seed=prior_seed,
-            term_names=PRIOR_TERMS,
-            description="MaskGIT prior",
-            resume=resume and tokenizer is self.tokenizer_,
-            n_tokens=tokenizer.n_tokens_,
-            codebook=torch.as_tensor(tokenizer.codebook_),
-            n_classes=n_classes,
-            prior_input=self.prior_input,
-            hidden_dim=self.hidden_dim,
-            n_layers=self.n_layers,
-            n_heads=self.n_heads,
-            ff_dim=self.ff_dim,
-            dropout=self.dropout,
-            p_unconditional=self.p_unconditional if n_classes else 0.0,
-        )
-        self._set_fitted(
-            net,
-            **shape,
-            tokenizer_=tokenizer,
-            decoder_loss_=decoder_loss,
-            classes_=classes,
-            class_counts_=counts,
-        )
         return self
 
     # -- sampling ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ mixed precision, devices, and training that goes wrong (divergence, Ctrl-C)."""
 
 from __future__ import annotations
 
+import io
 import pickle
 
 import numpy as np
@@ -14,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.validation import check_is_fitted
 
-from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer, load
+from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer, _training, load
 from skncvqvae._training import NonFiniteLossError, WeightAverage, epoch_terms
 
 from _helpers import TINY_GENERATOR, make_sines
@@ -196,3 +197,39 @@ def test_ctrl_c_stops_a_grid_search(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         search.fit(X, y)
     assert not hasattr(search, "cv_results_")
+
+
+# -- one progress bar over the stages of a fit --------------------------------------
+class _RecordingBar(_training.tqdm):
+    """tqdm that keeps every bar made, to read their totals and counts after a fit."""
+
+    made: list = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "disable": False, "file": io.StringIO()})
+        self.made.append(self)
+
+
+def test_stage_progress_counts_the_owners_steps_and_adds_the_others():
+    owner, other = object(), object()
+    with _training.stage_progress(owner, 5, "fit") as _:
+        _training.add_steps(owner, 100)  # counted up front: not again
+        _training.add_steps(other, 7)
+        assert _training._stage_bar().total == 12
+    assert _training._stage_bar() is None
+    with _training.stage_progress(owner, 5, "fit", enabled=False):
+        assert _training._stage_bar() is None
+
+
+def test_a_verbose_generator_fit_shows_one_bar_with_every_step(monkeypatch):
+    monkeypatch.setattr(_training, "tqdm", _RecordingBar)
+    _RecordingBar.made = []
+    X, y = make_sines(n=24, length=32), np.repeat(["a", "b"], 12)
+    gen = NCVQVAEGenerator(**{**TINY_GENERATOR, "verbose": 1}).set_params(
+        tokenizer__max_epochs=2, tokenizer__hidden_dim=8, tokenizer__n_resnet_blocks=0
+    )
+    gen.fit(X, y)
+    (bar,) = [b for b in _RecordingBar.made if b.desc == "NC-VQVAE fit"]
+    expected = gen.tokenizer_.n_steps_ + gen.decoder_steps + gen.n_steps_
+    assert bar.total == expected and bar.n == expected
+    assert len(_RecordingBar.made) == 1  # no bar of a single stage meanwhile
