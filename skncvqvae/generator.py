@@ -451,28 +451,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                 )
             else:
                 decoder_loss = np.empty(0)
-            data = {"tokens": torch.as_tensor(tokens.reshape(len(X3), -1))}
-            if labels is not None:
-                data["labels"] = torch.as_tensor(labels, dtype=torch.long)
-            n_classes = 0 if classes is None else len(classes)
-            net = self._fit_net(
-                MaskGITPrior,
-                data,
-                seed=prior_seed,
-                term_names=PRIOR_TERMS,
-                description="MaskGIT prior",
-                resume=resume and tokenizer is self.tokenizer_,
-                n_tokens=tokenizer.n_tokens_,
-                codebook=torch.as_tensor(tokenizer.codebook_),
-                n_classes=n_classes,
-                prior_input=self.prior_input,
-                hidden_dim=self.hidden_dim,
-                n_layers=self.n_layers,
-                n_heads=self.n_heads,
-                ff_dim=self.ff_dim,
-                dropout=self.dropout,
-                p_unconditional=self.p_unconditional if n_classes else 0.0,
-            )
+            resume_prior = resume and tokenizer is self.tokenizer_
+            net = self._fit_prior(tokenizer, tokens, labels, classes, prior_seed, resume_prior)
             self._set_fitted(
                 net,
                 **shape,
@@ -482,6 +462,31 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                 class_counts_=counts,
             )
         return self
+
+    def _fit_prior(self, tokenizer, tokens, labels, classes, seed: int, resume: bool):
+        """Train the MaskGIT prior on the token grids ``tokens`` (and ``labels``)."""
+        data = {"tokens": torch.as_tensor(tokens.reshape(len(tokens), -1))}
+        if labels is not None:
+            data["labels"] = torch.as_tensor(labels, dtype=torch.long)
+        n_classes = 0 if classes is None else len(classes)
+        return self._fit_net(
+            MaskGITPrior,
+            data,
+            seed=seed,
+            term_names=PRIOR_TERMS,
+            description="MaskGIT prior",
+            resume=resume,
+            n_tokens=tokenizer.n_tokens_,
+            codebook=torch.as_tensor(tokenizer.codebook_),
+            n_classes=n_classes,
+            prior_input=self.prior_input,
+            hidden_dim=self.hidden_dim,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            ff_dim=self.ff_dim,
+            dropout=self.dropout,
+            p_unconditional=self.p_unconditional if n_classes else 0.0,
+        )
 
     # -- sampling ----------------------------------------------------------------------
     def _class_ids(self, n_samples: int, y, rng: np.random.Generator):
