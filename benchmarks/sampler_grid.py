@@ -58,6 +58,8 @@ from skncvqvae.metrics import (
 
 #: Series drawn per sampler setting and draw (``--n-samples``).
 N_SAMPLES = 1000
+#: The generator's default ``temperature`` (``--token-temperatures``).
+TEMPERATURE = NCVQVAEGenerator().temperature
 
 
 def _scores(gen, data, draw: int) -> tuple:
@@ -79,9 +81,9 @@ def _scores(gen, data, draw: int) -> tuple:
     )
 
 
-def score(gen, data, temperatures, scales, draws: int, label: dict, tokens=(1.0,)) -> list[dict]:
+def score(gen, data, temperatures, scales, draws: int, label: dict, tokens) -> list[dict]:
     """Rows of FID ratio, IS, CAS and novelty of ``gen`` per sampler setting, means over draws."""
-    rows = []
+    rows, default = [], gen.temperature
     for temperature, scale, token in itertools.product(temperatures, scales, tokens):
         gen.set_params(choice_temperature=temperature, guidance_scale=scale, temperature=token)
         scores = [_scores(gen, data, draw) for draw in range(draws)]
@@ -97,7 +99,7 @@ def score(gen, data, temperatures, scales, draws: int, label: dict, tokens=(1.0,
             f"{sample_s:.1f} s per {data[-1]})",
             flush=True,
         )
-    gen.set_params(temperature=1.0)
+    gen.set_params(temperature=default)
     return rows
 
 
@@ -119,7 +121,7 @@ def run(
     priors=(),
     last_weights: bool = False,
     n_samples: int = N_SAMPLES,
-    tokens=(1.0,),
+    tokens=(TEMPERATURE,),
 ) -> list[dict]:
     """Fit a generator on ``name``'s train split and score it.
 
@@ -161,7 +163,11 @@ def main(argv=None) -> None:
     parser.add_argument("--temperatures", nargs="+", type=float, default=[1.0, 2.0, 4.0])
     parser.add_argument("--guidance-scales", nargs="+", type=float, default=[1.0, 2.0])
     parser.add_argument(
-        "--token-temperatures", nargs="+", type=float, default=[1.0], help="temperature values"
+        "--token-temperatures",
+        nargs="+",
+        type=float,
+        default=[TEMPERATURE],
+        help="values of the generator's temperature",
     )
     parser.add_argument("--draws", type=int, default=1)
     parser.add_argument("--n-samples", type=int, default=N_SAMPLES, help="series per draw")

@@ -195,8 +195,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Dropout in the transformer (0.1 trained slower and gave no better samples).
     p_unconditional, guidance_scale : float, default=0.2 and 2.0
         Classifier-free guidance: share of samples trained without class; sampling scale (1: off).
-    n_iterations, choice_temperature, temperature : int, float, float, default=10, 1.0, 1.0
-        Decoding steps; noise on which tokens a step keeps; temperature of the draws (above 1: newer).
+    n_iterations, choice_temperature, temperature : int, float, float, default=10, 1.0, 1.5
+        Decoding steps; noise on which tokens a step keeps; temperature of the draws (higher: newer).
     resample_mask_ratio : float in (0, 1], default=0.5
         Fraction of a real series' tokens redrawn for each new series of :meth:`fit_resample`.
     quality : {"standard", "high"}, default="standard"
@@ -288,7 +288,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         p_unconditional=0.2,
         n_iterations=10,
         choice_temperature=1.0,
-        temperature=1.0,
+        temperature=1.5,
         guidance_scale=2.0,
         resample_mask_ratio=0.5,
         quality="standard",
