@@ -153,18 +153,17 @@ class BaseTorchEstimator(BaseEstimator):
         """The training collection, float64 ``(n, C, L)``, and its shape attributes
         (``n_features_in_``, ``n_channels_``, ``n_timepoints_``) for :meth:`_set_fitted`."""
         X3, ndim = check_collection(X, return_ndim=True, unequal_length=self._unequal_length())
-        X3, shape = self._fit_shape(X3, ndim)
+        shape = self._fit_shape(X3, ndim)
         return (X3, shape, ndim) if return_ndim else (X3, shape)
 
     @staticmethod
-    def _fit_shape(X3: np.ndarray, ndim: int = 3) -> tuple[np.ndarray, dict]:
-        """``X3`` (validated, ``(n, C, L)``) and its shape attributes; ``ndim`` of the user's input."""
-        shape = {
+    def _fit_shape(X3: np.ndarray, ndim: int = 3) -> dict:
+        """The shape attributes of the validated ``X3 (n, C, L)``; ``ndim`` of the user's input."""
+        return {
             "n_features_in_": X3.shape[2] if ndim == 2 else X3.shape[1],
             "n_channels_": X3.shape[1],
             "n_timepoints_": X3.shape[2],
         }
-        return X3, shape
 
     def _unequal_length(self) -> str | None:
         """The strategy for unequal-length series; ``None`` (rejected) unless overridden."""

@@ -221,7 +221,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         self : NCVQVAETokenizer
         """
         augmentations = self._check_n_fft_and_augmentations()
-        X3, shape = self._check_fit_collection(X) if check_input else self._fit_shape(X)
+        X3, shape = self._check_fit_collection(X) if check_input else (X, self._fit_shape(X))
         X3 = pad_to_min_length(X3, min_length(self.n_fft))
         hop = self._hop()
         resume = self._can_resume(shape)
