@@ -7,6 +7,7 @@ import ast
 import sys
 from pathlib import Path
 
+from . import evaluation
 from .nn import AUGMENTATIONS
 
 __all__ = ["main"]
@@ -37,9 +38,7 @@ def _epochs(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .evaluation import VARIANTS, ReportConfig
-
-    defaults = ReportConfig()
+    defaults = evaluation.ReportConfig()
     parser = argparse.ArgumentParser(prog="skncvqvae", description="NC-VQVAE for time series.")
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser(
@@ -60,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         "NAME_TEST.ts files",
     )
     report.add_argument(
-        "--variants", nargs="+", default=list(defaults.variants), choices=sorted(VARIANTS)
+        "--variants",
+        nargs="+",
+        default=list(defaults.variants),
+        choices=sorted(evaluation.VARIANTS),
     )
     report.add_argument("--seeds", nargs="+", type=int, default=list(defaults.seeds))
     report.add_argument(
@@ -116,14 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .evaluation import ReportConfig, run_report
-
     args = build_parser().parse_args(argv)
     if len(args.max_epochs) > 2:
         print("--max-epochs takes one or two values", file=sys.stderr)
         return 2
     stage1, stage2 = (args.max_epochs * 2)[:2]
-    config = ReportConfig(
+    config = evaluation.ReportConfig(
         dataset=args.dataset,
         variants=tuple(args.variants),
         seeds=tuple(args.seeds),
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
         verbose=0 if args.quiet else 1,
     )
     try:
-        run_report(config)
+        evaluation.run_report(config)
     except ValueError as exc:
         print(f"skncvqvae report: error: {exc}", file=sys.stderr)
         return 2
