@@ -38,6 +38,7 @@ from ..metrics import (
     linear_probe,
 )
 from ..metrics._features import CachedTransform, make_classifier, make_feature_extractor
+from ..metrics._novelty import znorm_flat
 from ..tokenizer import NCVQVAETokenizer
 from . import _plotting as plotting
 from ._datasets import load_dataset
@@ -161,17 +162,11 @@ def _evaluate(generator, data, references, config: ReportConfig, seed: int) -> t
     return row, (X_gen, y_gen)
 
 
-def _znorm_flat(X) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    Z = (X - X.mean(axis=-1, keepdims=True)) / (X.std(axis=-1, keepdims=True) + 1e-8)
-    return Z.reshape(len(Z), -1)
-
-
 def _real_reference(data, references) -> dict:
     """The real-data row: the probe on raw z-normalised series, FID(train, test), IS, TRTR."""
     X_train, y_train, X_test, y_test = data
     extractor, classifier = references
-    probe = linear_probe(_znorm_flat(X_train), y_train, _znorm_flat(X_test), y_test)
+    probe = linear_probe(znorm_flat(X_train), y_train, znorm_flat(X_test), y_test)
     return {
         "SVM acc": probe["svm"],
         "KNN acc": probe["knn"],

@@ -19,7 +19,8 @@ from .._validation import as_3d_float
 __all__ = ["closer_to_train_share", "copied_token_share", "dcr_ratio", "distance_to_closest_record"]
 
 
-def _znorm_flat(X, name: str) -> np.ndarray:
+def znorm_flat(X, name: str = "X") -> np.ndarray:
+    """``X`` z-normalised per series and channel, flattened to ``(n_cases, C * L)``, float64."""
     X3 = as_3d_float(X, name=name, dtype=np.float64)
     Z = (X3 - X3.mean(axis=2, keepdims=True)) / (X3.std(axis=2, keepdims=True) + 1e-8)
     return Z.reshape(len(Z), -1)
@@ -59,7 +60,7 @@ def distance_to_closest_record(X, X_reference) -> np.ndarray:
     >>> distance_to_closest_record(X[:2], X).round(6).tolist()  # each is in X_reference
     [0.0, 0.0]
     """
-    Z, R = _znorm_flat(X, "X"), _znorm_flat(X_reference, "X_reference")
+    Z, R = znorm_flat(X, "X"), znorm_flat(X_reference, "X_reference")
     _check_same_width(Z, R, "X", "X_reference")
     return _nearest(Z, R)
 
@@ -120,9 +121,9 @@ def closer_to_train_share(X_gen, X_train, X_holdout, *, random_state=0) -> float
     >>> closer_to_train_share(X_train[:10] + 0.01, X_train, X_holdout)  # near-copies
     1.0
     """
-    G = _znorm_flat(X_gen, "X_gen")
-    T = _znorm_flat(X_train, "X_train")
-    H = _znorm_flat(X_holdout, "X_holdout")
+    G = znorm_flat(X_gen, "X_gen")
+    T = znorm_flat(X_train, "X_train")
+    H = znorm_flat(X_holdout, "X_holdout")
     _check_same_width(G, T, "X_gen", "X_train")
     _check_same_width(G, H, "X_gen", "X_holdout")
     n = min(len(T), len(H))
