@@ -15,6 +15,7 @@ import numbers
 import os
 import sys
 import threading
+import warnings
 
 import numpy as np
 import torch
@@ -93,6 +94,64 @@ def worker_threads():
         with _threads_lock:
             _threads_scope["depth"] -= 1
         torch.set_num_threads(saved)
+
+
+def numba_openmp_active() -> bool:
+    """Whether numba's OpenMP threading layer has started in this process.
+
+    aeon's numba-compiled estimators (MiniRocket, Rocket, distance-based
+    classifiers) start it at their first parallel call where numba's ``omp``
+    layer is available. Its OpenMP runtime is a different copy from torch's;
+    while both hold thread pools, torch training on more than one thread ran
+    about 25x slower per step on 2 cores (docs/benchmarks.md, "Two OpenMP
+    runtimes in one process").
+    """
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    try:
+        return numba.threading_layer() == "omp"
+    except (ValueError, AttributeError):  # not started yet, or an unusual numba
+        return False
+
+
+def prefer_numba_workqueue() -> bool:
+    """Make numba start its ``workqueue`` threading layer, unless the user chose one.
+
+    For the package's own entry points (``skncvqvae report``), which run aeon's
+    numba code and torch training in one process: sets
+    ``NUMBA_THREADING_LAYER=workqueue`` (inherited by worker processes) and, where
+    numba is already imported but its layer has not started, numba's config.
+    Returns whether the choice was made (``False`` when the variable was set, or
+    numba's layer had already started).
+    """
+    if "NUMBA_THREADING_LAYER" in os.environ:
+        return False
+    os.environ["NUMBA_THREADING_LAYER"] = "workqueue"
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        try:
+            numba.threading_layer()
+            return False  # already started: too late for this process
+        except ValueError:
+            numba.config.THREADING_LAYER = "workqueue"
+    return True
+
+
+def warn_threading_conflict(estimator, device: str) -> None:
+    """A ``RuntimeWarning`` when training is about to run in the conflict of
+    :func:`numba_openmp_active` (on the CPU, torch on more than one thread)."""
+    if str(device).startswith("cpu") and torch.get_num_threads() > 1 and numba_openmp_active():
+        warnings.warn(
+            f"{type(estimator).__name__} trains on {torch.get_num_threads()} torch threads in a "
+            "process where numba's OpenMP threading layer is running (an aeon estimator such "
+            "as MiniRocket ran here). The two OpenMP runtimes compete for the cores and "
+            "training can be 10-25x slower. Set NUMBA_THREADING_LAYER=workqueue in the "
+            "environment before aeon is imported, or call torch.set_num_threads(1), or run "
+            "the aeon estimator in another process.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def auto_epochs(n_fit: int, batch_size: int, budget: tuple[int, int, int]) -> int:
@@ -217,8 +276,10 @@ class BaseTorchEstimator(BaseEstimator):
             validation_fraction=validation_fraction,
             module_kwargs=module_kwargs,
         )
-        net = self._make_net(build, resolve_device(self.device))
+        device = resolve_device(self.device)
+        net = self._make_net(build, device)
         with seeded(seed), worker_threads():
+            warn_threading_conflict(self, device)
             if resume:
                 total_steps = planned_steps(net)
                 net = self.net_

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import evaluation
+from ._base import prefer_numba_workqueue
 from .nn import AUGMENTATIONS
 
 __all__ = ["main"]
@@ -119,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # MiniRocket (numba) and the fits share a process when the runs are sequential
+    prefer_numba_workqueue()
     if len(args.max_epochs) > 2:
         print("--max-epochs takes one or two values", file=sys.stderr)
         return 2
