@@ -1,34 +1,50 @@
-"""Over-sampling benchmark: what users do with the generator, against imbalanced-learn.
+"""Over-sampling benchmark: ``fit_resample`` against what a user would use instead.
 
-For each dataset and seed, the training split is made imbalanced (the second half
-of the classes, in sorted label order, keeps 30% of its series, at least 3, drawn
-with the seed), then balanced by
+For each dataset, imbalance level and seed, the training split is made imbalanced
+(the second half of the classes, in sorted label order, keeps ``--keep`` of its
+series, at least 3, drawn with the seed), then balanced by each over-sampler:
 
-- nothing (the imbalanced data as is),
-- imbalanced-learn's ``RandomOverSampler`` and ``SMOTE`` (on the flattened series),
-- ``NCVQVAEGenerator(random_state=seed).fit_resample`` (package defaults),
+- ``none`` (the imbalanced data as is);
+- imbalanced-learn's ``RandomOverSampler`` and ``SMOTE`` (on the flattened series);
+- aeon's time-series ``ESMOTE`` (SMOTE with an elastic distance), where it runs;
+- ``augmentations``: each new series is a real one of its class, drawn at random,
+  with one of the package's classic augmentations applied (jitter, window warp,
+  magnitude warp; ``skncvqvae.nn.augment``);
+- ``NCVQVAEGenerator(random_state=seed).fit_resample`` at the package defaults.
 
-and two classifiers are trained on each result: 1-NN (Euclidean, on z-normalised
-series) and MiniRocket + ``RidgeClassifierCV``. The score is the balanced accuracy
-on the real test split; the table shows mean ± std over the seeds.
+Three classifiers are trained on each result: 1-NN (Euclidean, z-normalised
+series), MiniRocket + ``RidgeClassifierCV``, and the package's ``FCNClassifier``
+(a deep one). The score is the balanced accuracy on the real test split.
+
+The summary compares the generator with the *best competitor* (the over-sampler
+with the highest mean for that classifier and imbalance level, ``none`` included):
+the mean paired difference over dataset x seed pairs, its 95% bootstrap interval
+(resampling the pairs), the Wilcoxon signed-rank p-value, and wins/ties/losses.
+``--figure`` draws the paired differences per dataset.
+
+Every finished (dataset, level, seed, over-sampler, classifier) row is written to
+``--cache`` at once, so an interrupted run loses at most the job in progress, and
+a repeated command only computes what is missing.
 
 Usage::
 
-    python benchmarks/augmentation.py                       # 4 dev datasets, seeds 0 1 2
-    python benchmarks/augmentation.py --datasets GunPoint --seeds 0 --param max_epochs=300
-    python benchmarks/augmentation.py --guidance-scales 2    # also the generator at guidance 2
-    python benchmarks/augmentation.py --mask-ratios 0.25 1   # and at other resample_mask_ratio
+    python benchmarks/augmentation.py                        # 8 datasets, 5 seeds, keep 0.3 and 0.1
+    python benchmarks/augmentation.py --datasets GunPoint CBF --seeds 0 1 2 --keep 0.3
+    python benchmarks/augmentation.py --classifiers 1-NN MiniRocket --figure paired.png
     python benchmarks/augmentation.py --resample guidance_scale=3,resample_mask_ratio=1
-    python benchmarks/augmentation.py --last-weights   # and from the prior's last weights
+    python benchmarks/augmentation.py --guidance-scales 2 --mask-ratios 0.25 1
+    python benchmarks/augmentation.py --last-weights   # the draw from the prior's last weights
     python benchmarks/augmentation.py --smoke          # seconds: tiny data and models (CI)
 
-``--guidance-scales`` and ``--mask-ratios`` add one generator column per value, and
-``--resample KEY=VALUE[,KEY=VALUE...]`` (repeatable) one column per option: the
-same fitted generator (one fit per dataset and seed) draws the new rows again with
-those sampling parameters set, exactly as ``fit_resample`` would with them.
-``--last-weights`` adds the same draw from the prior's last training step's
-weights instead of their average (``ema_decay``); it trains that prior once more
-(see ``_common.last_weights_twin``), and its seconds include that fit.
+Datasets are aeon names (GunPoint, ArrowHead, ItalyPowerDemand, BasicMotions,
+OSULeaf, ACSF1 are bundled) or the synthetic sets this script generates from their
+published definitions: ``CBF`` (Saito 1994; 10 training series per class, length
+128) and ``TwoPatterns`` (Geurts 2001; 10 per class, length 128); both have 100
+test series per class. ``--resample KEY=VALUE[,...]`` (repeatable),
+``--guidance-scales`` and ``--mask-ratios`` add generator columns: the same fitted
+generator draws the new rows again with those sampling parameters, exactly as
+``fit_resample`` would with them. ``--last-weights`` adds the same draw from the
+prior's last training step's weights (it trains that prior once more).
 
 Runs in parallel processes (``--n-jobs``), one torch thread each; needs the
 ``test`` extras (imbalanced-learn).
@@ -37,14 +53,70 @@ Runs in parallel processes (``--n-jobs``), one torch thread each; needs the
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
+import json
+import re
 import time
+from pathlib import Path
 
 import _common  # benchmarks/ is the script's folder
 import numpy as np
 
-SAMPLERS = ["none", "RandomOverSampler", "SMOTE", "NCVQVAEGenerator"]
-CLASSIFIERS = ["1-NN", "MiniRocket"]
+GENERATOR = "NCVQVAEGenerator"
+COMPETITORS = ["none", "RandomOverSampler", "SMOTE", "ESMOTE", "augmentations"]
+SAMPLERS = [*COMPETITORS, GENERATOR]
+CLASSIFIERS = ["1-NN", "MiniRocket", "FCN"]
+DATASETS = [
+    "GunPoint",
+    "ArrowHead",
+    "ItalyPowerDemand",
+    "BasicMotions",
+    "CBF",
+    "TwoPatterns",
+    "OSULeaf",
+    "ACSF1",
+]
+#: Augmentations of the ``augmentations`` over-sampler: jitter, window and magnitude warps.
+CLASSIC_AUGMENTATIONS = ("gaussian_noise", "window_warp", "magnitude_warp")
+
+
+# -- data ------------------------------------------------------------------------------
+def make_two_patterns(n_per_class: int, length: int = 128, *, rng: np.random.Generator):
+    """Geurts' two-patterns data: two "up" or "down" steps in noise, 4 classes by their order.
+
+    An "up" pattern is ``-5`` then ``+5`` over ``l`` points (``l`` drawn in 16-32),
+    a "down" one the reverse; the first starts in the first half of the series, the
+    second in the second half, on a background of standard normal noise. The class
+    is the pair of patterns in order: ``UU``, ``UD``, ``DU`` or ``DD``.
+    """
+    X, y = [], []
+    half = length // 2
+    for name in ("UU", "UD", "DU", "DD"):
+        for _ in range(n_per_class):
+            x = rng.standard_normal(length)
+            for part, kind in enumerate(name):
+                width = int(rng.integers(16, 33))
+                start = part * half + int(rng.integers(0, half - width + 1))
+                step = np.where(np.arange(width) < width // 2, -5.0, 5.0)
+                x[start : start + width] = step if kind == "U" else -step
+            X.append(x)
+            y.append(name)
+    order = rng.permutation(len(y))
+    return np.stack(X)[order, None, :], np.asarray(y)[order]
+
+
+def load(name: str):
+    """``(X_train, y_train, X_test, y_test)``: a synthetic set or ``_common.load``."""
+    if name in ("CBF", "TwoPatterns"):
+        from cbf import make_cbf  # benchmarks/cbf.py
+
+        make = make_cbf if name == "CBF" else make_two_patterns
+        rng = np.random.default_rng(20240829)  # one fixed set; the seeds vary the imbalance
+        X_train, y_train = make(10, 128, rng=rng)
+        X_test, y_test = make(100, 128, rng=rng)
+        return X_train, y_train, X_test, y_test
+    return _common.load(name)
 
 
 def make_imbalanced(X, y, seed: int, *, keep: float = 0.3, minimum: int = 3):
@@ -63,34 +135,82 @@ def make_imbalanced(X, y, seed: int, *, keep: float = 0.3, minimum: int = 3):
     return X[rows], y[rows]
 
 
+# -- over-samplers --------------------------------------------------------------------------
+def augmentation_oversample(X, y, seed: int):
+    """Balance every class with augmented copies of its real series (one augmentation each)."""
+    import torch
+
+    from skncvqvae.nn import augment
+
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
+    labels, counts = np.unique(y, return_counts=True)
+    new_X, new_y = [X], [y]
+    for label, count in zip(labels, counts):
+        n_new = counts.max() - count
+        if n_new == 0:
+            continue
+        sources = X[rng.choice(np.flatnonzero(y == label), size=n_new)]
+        kinds = rng.choice(len(CLASSIC_AUGMENTATIONS), size=n_new)
+        out = np.empty_like(sources)
+        for k, name in enumerate(CLASSIC_AUGMENTATIONS):
+            rows = np.flatnonzero(kinds == k)
+            if len(rows):
+                batch = torch.as_tensor(sources[rows], dtype=torch.float32)
+                out[rows] = augment(batch, name, generator).numpy()
+        new_X.append(out)
+        new_y.append(np.full(n_new, label, dtype=y.dtype))
+    return np.concatenate(new_X), np.concatenate(new_y)
+
+
 def resample(sampler: str, X, y, seed: int, params: dict):
+    """``(X_res, y_res, fitted generator or None)``."""
     if sampler == "none":
         return X, y, None
-    if sampler == "NCVQVAEGenerator":
+    if sampler == GENERATOR:
         from skncvqvae import NCVQVAEGenerator
 
         # set_params takes tokenizer__<name> while tokenizer=None
         gen = NCVQVAEGenerator(random_state=seed, device="cpu").set_params(**params)
         X_res, y_res = gen.fit_resample(X, y)
         return X_res, y_res, gen
+    if sampler == "augmentations":
+        X_res, y_res = augmentation_oversample(X, y, seed)
+        return X_res, y_res, None
+    smallest = min(np.unique(y, return_counts=True)[1])
+    if sampler == "ESMOTE":
+        from aeon.transformations.collection.imbalance import ESMOTE
+
+        X_res, y_res = ESMOTE(n_neighbors=min(5, smallest - 1), random_state=seed).fit_transform(
+            X, y
+        )
+        return np.asarray(X_res), np.asarray(y_res), None
     from imblearn.over_sampling import SMOTE, RandomOverSampler
 
     flat = X.reshape(len(X), -1)
     if sampler == "SMOTE":
-        smallest = min(np.unique(y, return_counts=True)[1])
         model = SMOTE(random_state=seed, k_neighbors=min(5, smallest - 1))
-    else:
+    elif sampler == "RandomOverSampler":
         model = RandomOverSampler(random_state=seed)
+    else:
+        raise ValueError(f"Unknown over-sampler {sampler!r}.")
     flat_res, y_res = model.fit_resample(flat, y)
     return flat_res.reshape(len(flat_res), *X.shape[1:]), y_res, None
 
 
-def classify(name: str, X_train, y_train, X_test, seed: int):
+def classify(name: str, X_train, y_train, X_test, seed: int, fcn_params: dict):
     if name == "1-NN":
         from sklearn.neighbors import KNeighborsClassifier
 
         flat = lambda A: _common.znorm(A).reshape(len(A), -1)  # noqa: E731
         return KNeighborsClassifier(1).fit(flat(X_train), y_train).predict(flat(X_test))
+    if name == "FCN":
+        from skncvqvae.metrics import FCNClassifier
+
+        fcn = FCNClassifier(random_state=seed, device="cpu", **fcn_params)
+        return fcn.fit(X_train, y_train).predict(X_test)
+    if name != "MiniRocket":
+        raise ValueError(f"Unknown classifier {name!r}.")
     from aeon.transformations.collection.convolution_based import MiniRocket
     from sklearn.linear_model import RidgeClassifierCV
 
@@ -122,56 +242,228 @@ def resample_with(gen, X, y, **params):
 def extra_columns(scales=(), ratios=(), configs=()) -> list[tuple[str, dict]]:
     """(column name, generator parameters) of the resampled generator columns."""
     return (
-        [(f"NCVQVAEGenerator g={g:g}", {"guidance_scale": g}) for g in scales]
-        + [(f"NCVQVAEGenerator r={r:g}", {"resample_mask_ratio": r}) for r in ratios]
-        + [
-            ("NCVQVAEGenerator " + ",".join(f"{k}={v}" for k, v in cfg.items()), cfg)
-            for cfg in configs
-        ]
+        [(f"{GENERATOR} g={g:g}", {"guidance_scale": g}) for g in scales]
+        + [(f"{GENERATOR} r={r:g}", {"resample_mask_ratio": r}) for r in ratios]
+        + [(f"{GENERATOR} " + ",".join(f"{k}={v}" for k, v in cfg.items()), cfg) for cfg in configs]
     )
 
 
-def run_one(dataset: str, seed: int, params: dict, extras=()) -> list[dict]:
+# -- the cache of finished rows -------------------------------------------------------------
+def run_key(params: dict, fcn_params: dict) -> str:
+    """A short hash of what changes a row besides its coordinates: the generator's
+    and the FCN's parameters."""
+    text = json.dumps([sorted(params.items()), sorted(fcn_params.items())], default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def row_path(cache: Path, dataset, keep, seed, sampler, classifier, key) -> Path:
+    slug = lambda text: re.sub(r"[^A-Za-z0-9.=,-]+", "_", str(text))  # noqa: E731
+    name = f"{slug(Path(dataset).name)}_keep{keep:g}_seed{seed}_{slug(sampler)}_{slug(classifier)}"
+    return cache / key / f"{name}.json"
+
+
+def read_row(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # missing, or cut short by an interrupted write
+        return None
+
+
+def write_row(path: Path, row: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_text(json.dumps(row))
+    partial.replace(path)  # atomic: a row file is either complete or absent
+
+
+# -- one job: a dataset, an imbalance level and a seed ------------------------------------------
+def run_one(
+    dataset: str,
+    keep: float,
+    seed: int,
+    params: dict,
+    extras=(),
+    *,
+    samplers=SAMPLERS,
+    classifiers=CLASSIFIERS,
+    cache: Path,
+    fcn_params: dict,
+) -> list[dict]:
     _common.set_threads(1)
     from sklearn.metrics import balanced_accuracy_score
 
-    X_train, y_train, X_test, y_test = _common.load(dataset)
-    X_imb, y_imb = make_imbalanced(X_train, y_train, seed)
-    rows = []
-    results = []
-    for sampler in SAMPLERS:
+    key = run_key(params, fcn_params)
+    columns = list(samplers) + ([name for name, _ in extras] if GENERATOR in samplers else [])
+    done = {
+        (s, c): read_row(row_path(cache, dataset, keep, seed, s, c, key))
+        for s in columns
+        for c in classifiers
+    }
+    missing = {s for (s, c), row in done.items() if row is None}
+    if not missing:
+        return [done[s, c] for s in columns for c in classifiers]
+
+    X_train, y_train, X_test, y_test = load(dataset)
+    X_imb, y_imb = make_imbalanced(X_train, y_train, seed, keep=keep)
+    gen = None
+    for sampler in columns:
+        if sampler not in missing:
+            continue
         start = time.perf_counter()
-        X_res, y_res, gen = resample(sampler, X_imb, y_imb, seed, params)
-        results.append((sampler, X_res, y_res, time.perf_counter() - start))
-        for name, extra in extras if gen is not None else ():
-            start = time.perf_counter()
-            if extra is None:  # the same draw from the prior's last weights (not their average)
-                X_g, y_g = _common.last_weights_twin(gen).fit_resample(X_imb, y_imb)
+        if sampler in samplers:
+            X_res, y_res, fitted = resample(sampler, X_imb, y_imb, seed, params)
+            gen = fitted if fitted is not None else gen
+        else:  # an extra generator column: the fitted generator draws again
+            if gen is None:
+                _, _, gen = resample(GENERATOR, X_imb, y_imb, seed, params)
+            extra = dict(extras)[sampler]
+            if extra is None:  # the same draw from the prior's last weights
+                X_res, y_res = _common.last_weights_twin(gen).fit_resample(X_imb, y_imb)
             else:
-                X_g, y_g = resample_with(gen, X_imb, y_imb, **extra)
-            results.append((name, X_g, y_g, time.perf_counter() - start))
-    for sampler, X_res, y_res, resample_s in results:
-        for clf in CLASSIFIERS:
-            y_pred = classify(clf, np.asarray(X_res), np.asarray(y_res), X_test, seed)
-            rows.append(
-                dict(
-                    dataset=dataset,
-                    seed=seed,
-                    sampler=sampler,
-                    classifier=clf,
-                    balanced_accuracy=balanced_accuracy_score(y_test, y_pred),
-                    n_train=len(y_res),
-                    resample_s=resample_s,
-                )
+                X_res, y_res = resample_with(gen, X_imb, y_imb, **extra)
+        resample_s = time.perf_counter() - start
+        for clf in classifiers:
+            if done[sampler, clf] is not None:
+                continue
+            start = time.perf_counter()
+            y_pred = classify(clf, np.asarray(X_res), np.asarray(y_res), X_test, seed, fcn_params)
+            row = dict(
+                dataset=dataset,
+                keep=keep,
+                seed=seed,
+                sampler=sampler,
+                classifier=clf,
+                balanced_accuracy=float(balanced_accuracy_score(y_test, y_pred)),
+                n_train=len(y_imb),
+                n_resampled=len(y_res),
+                resample_s=resample_s,
+                classify_s=time.perf_counter() - start,
             )
-    return rows
+            write_row(row_path(cache, dataset, keep, seed, sampler, clf, key), row)
+            done[sampler, clf] = row
+    return [done[s, c] for s in columns for c in classifiers]
+
+
+# -- the summary -------------------------------------------------------------------------
+def paired_summary(df, target: str = GENERATOR, competitors=COMPETITORS, *, n_boot=10_000):
+    """Per classifier and imbalance level: ``target`` against the best competitor.
+
+    The best competitor has the highest mean balanced accuracy over the dataset x
+    seed pairs. The interval is the 2.5-97.5 percentile range of the mean paired
+    difference over ``n_boot`` bootstrap resamples of the pairs; ties are
+    differences below 1e-9.
+    """
+    import pandas as pd
+    from scipy.stats import wilcoxon
+
+    out = []
+    for (clf, keep), group in df.groupby(["classifier", "keep"], sort=True):
+        wide = group.pivot_table(
+            index=["dataset", "seed"], columns="sampler", values="balanced_accuracy"
+        )
+        present = [c for c in competitors if c in wide]
+        if target not in wide or not present:
+            continue
+        wide = wide.dropna(subset=[target, *present])
+        best = wide[present].mean().idxmax()
+        diff = (wide[target] - wide[best]).to_numpy()
+        rng = np.random.default_rng(0)
+        boot = diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(axis=1)
+        low, high = np.percentile(boot, [2.5, 97.5])
+        nonzero = np.abs(diff) > 1e-9
+        p = wilcoxon(diff, zero_method="zsplit").pvalue if nonzero.any() else 1.0
+        out.append(
+            dict(
+                classifier=clf,
+                keep=keep,
+                best_competitor=best,
+                pairs=len(diff),
+                mean_difference=diff.mean(),
+                ci_low=low,
+                ci_high=high,
+                wilcoxon_p=p,
+                wins=int((diff > 1e-9).sum()),
+                ties=int((~nonzero).sum()),
+                losses=int((diff < -1e-9).sum()),
+            )
+        )
+    return pd.DataFrame(out)
+
+
+def plot_paired(df, summary, path: str, target: str = GENERATOR) -> None:
+    """Paired differences (target - best competitor) per dataset, one panel per
+    classifier and imbalance level; a point per seed, a bar at the dataset's mean."""
+    import matplotlib.pyplot as plt
+
+    keeps = sorted(summary["keep"].unique())
+    clfs = [c for c in CLASSIFIERS if c in set(summary["classifier"])]
+    datasets = list(dict.fromkeys(df["dataset"]))
+    fig, axes = plt.subplots(
+        len(keeps),
+        len(clfs),
+        figsize=(3.6 * len(clfs), 0.35 * len(datasets) * len(keeps) + 1.5),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    for i, keep in enumerate(keeps):
+        for j, clf in enumerate(clfs):
+            ax = axes[i, j]
+            line = summary[(summary["keep"] == keep) & (summary["classifier"] == clf)].iloc[0]
+            group = df[(df["keep"] == keep) & (df["classifier"] == clf)]
+            wide = group.pivot_table(
+                index=["dataset", "seed"], columns="sampler", values="balanced_accuracy"
+            )
+            diff = (wide[target] - wide[line["best_competitor"]]).rename("d").reset_index()
+            for k, name in enumerate(datasets):
+                d = diff.loc[diff["dataset"] == name, "d"].to_numpy()
+                ax.plot(d, np.full(len(d), k), "o", color="C0", alpha=0.5, ms=4)
+                if len(d):
+                    ax.plot([d.mean()] * 2, [k - 0.3, k + 0.3], color="C3", lw=2)
+            ax.axvline(0, color="0.5", lw=0.8)
+            ax.axvspan(line["ci_low"], line["ci_high"], color="C1", alpha=0.15)
+            ax.set_yticks(range(len(datasets)), datasets)
+            ax.set_title(
+                f"{clf}, keep {keep:g}: vs {line['best_competitor']}\n"
+                f"mean {line['mean_difference']:+.3f} [{line['ci_low']:+.3f}, {line['ci_high']:+.3f}]",
+                fontsize="small",
+            )
+            ax.invert_yaxis()
+    for ax in axes[-1]:
+        ax.set_xlabel("balanced accuracy: generator - best competitor")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv=None) -> None:
     from joblib import Parallel, delayed
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    _common.add_data_arguments(parser)
+    _common.add_data_arguments(parser, DATASETS, seeds=(0, 1, 2, 3, 4))
+    parser.add_argument(
+        "--keep",
+        nargs="+",
+        type=float,
+        default=[0.3, 0.1],
+        help="imbalance levels: the share of its series each reduced class keeps",
+    )
+    parser.add_argument("--samplers", nargs="+", default=SAMPLERS, choices=SAMPLERS)
+    parser.add_argument("--classifiers", nargs="+", default=CLASSIFIERS, choices=CLASSIFIERS)
+    parser.add_argument(
+        "--fcn-param",
+        type=_common.key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="FCNClassifier parameter; repeatable",
+    )
+    parser.add_argument(
+        "--cache",
+        default="augmentation_cache",
+        help="folder of finished rows (one JSON file each); a repeated run reuses them",
+    )
+    parser.add_argument("--figure", default=None, help="write the paired-difference figure here")
     _common.add_param_option(parser)
     parser.add_argument(
         "--guidance-scales",
@@ -196,27 +488,38 @@ def main(argv=None) -> None:
     _common.add_run_options(parser)
     smoke = _common.smoke_generator_params()
     args, params = _common.parse_args(parser, argv, smoke, "augmentation")
-    if args.smoke:  # every column kind once
+    fcn_params = dict(args.fcn_param)
+    if args.smoke:  # every column kind once, in a temporary cache
         args.guidance_scales, args.mask_ratios = args.guidance_scales or [1.0], [0.25]
         args.resample = args.resample or [{"guidance_scale": 1.0, "resample_mask_ratio": 1.0}]
         args.last_weights = True
+        args.keep = [0.3]
+        args.cache = f"{_common.output_dir()}/cache"
+        args.figure = f"{_common.output_dir()}/paired.png"
+        fcn_params = {"max_epochs": 2, **fcn_params}
 
     import pandas as pd
 
-    print(_common.environment(**{"generator params": params}))
-    jobs = list(itertools.product(args.datasets, args.seeds))
+    print(_common.environment(**{"generator params": params, "FCN params": fcn_params}))
+    cache = Path(args.cache)
+    jobs = list(itertools.product(args.datasets, args.keep, args.seeds))
     extras = extra_columns(args.guidance_scales, args.mask_ratios, args.resample)
     if args.last_weights:
-        extras.append(("NCVQVAEGenerator, last weights", None))
-    samplers = SAMPLERS + [name for name, _ in extras]
+        extras.append((f"{GENERATOR}, last weights", None))
     rows = []
-    for result in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-        delayed(run_one)(d, s, params, extras) for d, s in jobs
+    options = dict(
+        samplers=args.samplers, classifiers=args.classifiers, cache=cache, fcn_params=fcn_params
+    )
+    for n, result in enumerate(
+        Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+            delayed(run_one)(d, k, s, params, extras, **options) for d, k, s in jobs
+        ),
+        start=1,
     ):
         rows.extend(result)
         first = result[0]
         print(
-            f"[{len(rows) // (len(samplers) * len(CLASSIFIERS))}/{len(jobs)}] {first['dataset']} seed {first['seed']}: "
+            f"[{n}/{len(jobs)}] {first['dataset']} keep {first['keep']:g} seed {first['seed']}: "
             + ", ".join(
                 f"{r['sampler']}/{r['classifier']}={r['balanced_accuracy']:.3f}" for r in result
             ),
@@ -225,22 +528,25 @@ def main(argv=None) -> None:
     df = pd.DataFrame(rows)
     if args.csv:
         df.to_csv(args.csv, index=False)
-    cell = df.groupby(["dataset", "classifier", "sampler"])["balanced_accuracy"].agg(
-        ["mean", "std"]
-    )
-    table = (
-        cell["mean"].map("{:.3f}".format) + " ± " + cell["std"].fillna(0).map("{:.3f}".format)
-    ).unstack("sampler")
+    columns = list(dict.fromkeys(df["sampler"]))
+    mean = df.groupby(["keep", "classifier", "dataset", "sampler"])["balanced_accuracy"].mean()
+    overall = mean.groupby(["keep", "classifier", "sampler"]).mean().unstack("sampler")[columns]
     _common.print_table(
-        table[samplers],
-        "Balanced accuracy on the real test split (mean ± std over seeds):",
-        digits=None,
+        mean.unstack("sampler")[columns],
+        "Balanced accuracy on the real test split, mean over seeds:",
     )
-    mean = df.groupby(["dataset", "classifier", "sampler"])["balanced_accuracy"].mean()
-    overall = mean.groupby(["classifier", "sampler"]).mean().unstack("sampler")[samplers]
     _common.print_table(overall, "Mean over datasets:")
+    if GENERATOR in columns:
+        summary = paired_summary(df, competitors=[c for c in COMPETITORS if c in columns])
+        _common.print_table(
+            summary.set_index(["classifier", "keep"]),
+            f"{GENERATOR} - best competitor (paired over dataset x seed; 95% bootstrap interval):",
+        )
+        if args.figure and len(summary):
+            plot_paired(df, summary, args.figure)
+            print(f"\nfigure: {args.figure}")
     seconds = df.groupby(["dataset", "sampler"])["resample_s"].median().unstack("sampler")
-    _common.print_table(seconds[samplers], "Median resampling seconds per fit:", digits=1)
+    _common.print_table(seconds[columns], "Median resampling seconds per fit:", digits=1)
 
 
 if __name__ == "__main__":
