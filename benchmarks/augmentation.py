@@ -35,6 +35,7 @@ Usage::
     python benchmarks/augmentation.py --guidance-scales 2 --mask-ratios 0.25 1
     python benchmarks/augmentation.py --last-weights   # the draw from the prior's last weights
     python benchmarks/augmentation.py --smoke          # seconds: tiny data and models (CI)
+    python benchmarks/augmentation.py --cached-only    # the summary of the rows finished so far
 
 Datasets are aeon names (GunPoint, ArrowHead, ItalyPowerDemand, BasicMotions,
 OSULeaf, ACSF1 are bundled) or the synthetic sets this script generates from their
@@ -288,6 +289,7 @@ def run_one(
     classifiers=CLASSIFIERS,
     cache: Path,
     fcn_params: dict,
+    cached_only: bool = False,
 ) -> list[dict]:
     _common.set_threads(1)
     from sklearn.metrics import balanced_accuracy_score
@@ -300,8 +302,8 @@ def run_one(
         for c in classifiers
     }
     missing = {s for (s, c), row in done.items() if row is None}
-    if not missing:
-        return [done[s, c] for s in columns for c in classifiers]
+    if not missing or cached_only:
+        return [row for row in done.values() if row is not None]
 
     X_train, y_train, X_test, y_test = load(dataset)
     X_imb, y_imb = make_imbalanced(X_train, y_train, seed, keep=keep)
@@ -464,6 +466,11 @@ def main(argv=None) -> None:
         help="folder of finished rows (one JSON file each); a repeated run reuses them",
     )
     parser.add_argument("--figure", default=None, help="write the paired-difference figure here")
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="compute nothing: summarise the rows already in --cache (e.g. while a run goes on)",
+    )
     _common.add_param_option(parser)
     parser.add_argument(
         "--guidance-scales",
@@ -508,7 +515,11 @@ def main(argv=None) -> None:
         extras.append((f"{GENERATOR}, last weights", None))
     rows = []
     options = dict(
-        samplers=args.samplers, classifiers=args.classifiers, cache=cache, fcn_params=fcn_params
+        samplers=args.samplers,
+        classifiers=args.classifiers,
+        cache=cache,
+        fcn_params=fcn_params,
+        cached_only=args.cached_only,
     )
     for n, result in enumerate(
         Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
@@ -517,6 +528,8 @@ def main(argv=None) -> None:
         start=1,
     ):
         rows.extend(result)
+        if not result:
+            continue
         first = result[0]
         print(
             f"[{n}/{len(jobs)}] {first['dataset']} keep {first['keep']:g} seed {first['seed']}: "
