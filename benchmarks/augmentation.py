@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import json
 import re
 import time
@@ -275,6 +274,30 @@ def write_row(path: Path, row: dict) -> None:
     partial = path.with_suffix(".part")
     partial.write_text(json.dumps(row))
     partial.replace(path)  # atomic: a row file is either complete or absent
+
+
+def unique_splits(datasets, keeps, seeds):
+    """``(jobs, same)``: the (dataset, keep, seed) jobs whose imbalanced training split
+    differs from that of every larger ``keep``, and the others mapped to that ``keep``.
+
+    With few series per class, the minimum of 3 makes levels coincide (10 per class:
+    0.3 and 0.1 both keep 3); such a job would repeat another's rows exactly.
+    """
+    jobs, same = [], {}
+    for dataset in datasets:
+        X_train, y_train, _, _ = load(dataset)
+        index = np.arange(len(y_train)).reshape(-1, *([1] * (np.ndim(X_train) - 1)))
+        for seed in seeds:
+            seen = {}
+            for keep in keeps:
+                rows = make_imbalanced(index, np.asarray(y_train), seed, keep=keep)[0]
+                key = tuple(np.ravel(rows).tolist())
+                if key in seen:
+                    same[dataset, keep, seed] = seen[key]
+                else:
+                    seen[key] = keep
+                    jobs.append((dataset, keep, seed))
+    return jobs, same
 
 
 # -- one job: a dataset, an imbalance level and a seed ------------------------------------------
@@ -509,7 +532,11 @@ def main(argv=None) -> None:
 
     print(_common.environment(**{"generator params": params, "FCN params": fcn_params}))
     cache = Path(args.cache)
-    jobs = list(itertools.product(args.datasets, args.keep, args.seeds))
+    jobs, same = unique_splits(args.datasets, sorted(args.keep, reverse=True), args.seeds)
+    for (dataset, keep, seed), larger in same.items():
+        print(
+            f"# {dataset} keep {keep:g} seed {seed}: the same training split as keep {larger:g}; skipped"
+        )
     extras = extra_columns(args.guidance_scales, args.mask_ratios, args.resample)
     if args.last_weights:
         extras.append((f"{GENERATOR}, last weights", None))
