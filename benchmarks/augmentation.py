@@ -568,6 +568,14 @@ def main(argv=None) -> None:
     df = pd.DataFrame(rows)
     if args.csv:
         df.to_csv(args.csv, index=False)
+    # Summaries compare over-samplers on the same runs: a job not finished yet (with
+    # --cached-only) is left out of them whole.
+    wanted = len(args.samplers) + (len(extras) if GENERATOR in args.samplers else 0)
+    size = df.groupby(["dataset", "keep", "seed"])["sampler"].transform("size")
+    unfinished = df.loc[size < wanted * len(args.classifiers), ["dataset", "keep", "seed"]]
+    for job in unfinished.drop_duplicates().itertuples(index=False):
+        print(f"# {job.dataset} keep {job.keep:g} seed {job.seed}: not finished; left out")
+    df = df[size == wanted * len(args.classifiers)]
     columns = list(dict.fromkeys(df["sampler"]))
     mean = df.groupby(["keep", "classifier", "dataset", "sampler"])["balanced_accuracy"].mean()
     overall = mean.groupby(["keep", "classifier", "sampler"]).mean().unstack("sampler")[columns]
