@@ -455,8 +455,7 @@ def plot_paired(df, summary, path: str, target: str = GENERATOR) -> None:
                 fontsize="small",
             )
             ax.invert_yaxis()
-    for ax in axes[-1]:
-        ax.set_xlabel("balanced accuracy: generator - best competitor")
+    fig.supxlabel("balanced accuracy: generator - best competitor (dots: seeds; bars: means)")
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
