@@ -7,6 +7,10 @@ test_training.py, test_validation.py, test_persistence.py, test_accelerate.py.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -89,16 +93,36 @@ def test_inference_batches_are_bounded_by_values_not_rows():
     assert tok._inference_rows(torch.zeros(1, 1, 10**7)) == 1
 
 
-_CONFLICT_SCRIPT = """
-import warnings, numba, numpy as np, torch
-torch.set_num_threads({threads})
+_START_NUMBA_LAYER = """
+import numba, numpy as np
 @numba.njit(parallel=True)
 def total(a):
     s = 0.0
     for i in numba.prange(a.shape[0]):
         s += a[i]
     return s
-total(np.ones(1000))  # starts numba's threading layer, as MiniRocket's transform does
+total(np.ones(100))  # starts numba's threading layer, as MiniRocket's transform does
+"""
+
+
+def _run_python(code: str, **env_changes) -> str:
+    """``code``'s standard output in a fresh interpreter whose environment has
+    ``env_changes`` (``None``: unset) and no inherited ``NUMBA_THREADING_LAYER``;
+    skipped where numba or its OpenMP layer is not available."""
+    pytest.importorskip("numba")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    env.update({k: v for k, v in env_changes.items() if v is not None})
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if "No threading layer could be loaded" in result.stderr:
+        pytest.skip("numba has no OpenMP layer here")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+_CONFLICT_SCRIPT = (
+    "import warnings, torch\ntorch.set_num_threads({threads})\n"
+    + _START_NUMBA_LAYER
+    + """
 from skncvqvae import NCVQVAETokenizer
 from skncvqvae._base import numba_openmp_active
 X = np.random.default_rng(0).standard_normal((8, 1, 32))
@@ -108,6 +132,7 @@ with warnings.catch_warnings(record=True) as caught:
 messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
 print(numba.threading_layer(), numba_openmp_active(), any("NUMBA_THREADING_LAYER" in m for m in messages))
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -121,49 +146,22 @@ print(numba.threading_layer(), numba_openmp_active(), any("NUMBA_THREADING_LAYER
 def test_numba_openmp_layer_beside_multithreaded_torch_is_warned(layer, threads, expected):
     """torch training after numba's OpenMP layer started ran ~25x slower per step on 2
     threads (docs/benchmarks.md); fit says so, with the fix, and only then."""
-    import os
-    import subprocess
-    import sys
-
-    pytest.importorskip("numba")
-    env = {**os.environ, "NUMBA_THREADING_LAYER": layer, "OMP_NUM_THREADS": str(threads)}
-    code = _CONFLICT_SCRIPT.format(threads=threads)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    if layer == "omp" and "No threading layer could be loaded" in result.stderr:
-        pytest.skip("numba has no OpenMP layer here")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[-2] == expected
+    stdout = _run_python(
+        _CONFLICT_SCRIPT.format(threads=threads),
+        NUMBA_THREADING_LAYER=layer,
+        OMP_NUM_THREADS=str(threads),
+    )
+    assert stdout.split("\n")[-2] == expected
 
 
-_PREFER_SCRIPT = """
-import numba, numpy as np
-from skncvqvae._base import prefer_numba_workqueue
-print(prefer_numba_workqueue())
-@numba.njit(parallel=True)
-def total(a):
-    s = 0.0
-    for i in numba.prange(a.shape[0]):
-        s += a[i]
-    return s
-total(np.ones(100))
-print(numba.threading_layer())
-"""
+_PREFER_SCRIPT = (
+    "from skncvqvae._base import prefer_numba_workqueue\nprint(prefer_numba_workqueue())\n"
+    + _START_NUMBA_LAYER
+    + "print(numba.threading_layer())\n"
+)
 
 
 @pytest.mark.parametrize("preset, expected", [(None, "True workqueue"), ("omp", "False omp")])
 def test_entry_points_prefer_numbas_workqueue_layer_unless_the_user_chose(preset, expected):
-    import os
-    import subprocess
-    import sys
-
-    pytest.importorskip("numba")
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
-    if preset:
-        env["NUMBA_THREADING_LAYER"] = preset
-    result = subprocess.run(
-        [sys.executable, "-c", _PREFER_SCRIPT], capture_output=True, text=True, env=env
-    )
-    if preset == "omp" and "No threading layer could be loaded" in result.stderr:
-        pytest.skip("numba has no OpenMP layer here")
-    assert result.returncode == 0, result.stderr
-    assert " ".join(result.stdout.split()) == expected
+    stdout = _run_python(_PREFER_SCRIPT, NUMBA_THREADING_LAYER=preset)
+    assert " ".join(stdout.split()) == expected
