@@ -29,6 +29,7 @@ from ._persistence import register, save
 from ._random import derive_seed, seeded
 from ._training import (
     MIXED_PRECISION,
+    HeldOutMonitor,
     NonFiniteLossError,
     SelfLossNet,
     add_steps,
@@ -255,14 +256,20 @@ class BaseTorchEstimator(BaseEstimator):
         resume: bool = False,
         validation_fraction: float | None = None,
         step_budget: tuple[int, int, int] | None = None,
+        monitor: HeldOutMonitor | None = None,
+        check_every: int = 1,
         **module_kwargs,
     ) -> SelfLossNet:
         """Build the skorch net for ``module``, train it on ``data`` and return it.
 
         Initialisation and training run in a fork of torch's global generator
         seeded with ``seed``. With ``resume``, the fitted ``net_`` continues to
-        :meth:`_n_epochs` epochs, its schedule stretched to the new total. The
-        module is left in evaluation mode.
+        :meth:`_n_epochs` epochs, its schedule stretched to the new total. With
+        a ``monitor``, training runs in chunks of ``check_every`` epochs (the
+        same steps as one run: ``partial_fit`` continues the schedule, the
+        shuffling and the module's random stream), the monitor checks after
+        each, training stops when it says so, and the module ends with the
+        monitor's best weights. The module is left in evaluation mode.
         """
         n_train = len(next(iter(data.values())) if isinstance(data, dict) else data)
         n_fit = n_fitted(n_train, validation_fraction)
@@ -292,8 +299,18 @@ class BaseTorchEstimator(BaseEstimator):
                 net.build_args_ = build
             remaining = build["n_epochs"] - len(net.history)
             add_steps(self, max(remaining, 0) * math.ceil(n_fit / self.batch_size))
-            if remaining > 0:
-                net.partial_fit(data, None, epochs=remaining)
+            if monitor is None:
+                if remaining > 0:
+                    net.partial_fit(data, None, epochs=remaining)
+            else:
+                while remaining > 0 and not net.interrupted_:
+                    chunk = min(check_every, remaining)
+                    net.partial_fit(data, None, epochs=chunk)
+                    remaining -= chunk
+                    if net.interrupted_ or monitor(net):
+                        break
+                if not net.interrupted_:
+                    monitor.restore_best(net)
         net.module_.eval()
         if not all(torch.isfinite(w).all() for w in net.module_.state_dict().values()):
             raise NonFiniteLossError(

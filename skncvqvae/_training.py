@@ -25,6 +25,7 @@ __all__ = [
     "MIXED_PRECISION",
     "CosineSchedule",
     "EpochProgressBar",
+    "HeldOutMonitor",
     "NonFiniteLossError",
     "SelfLossNet",
     "WeightAverage",
@@ -288,8 +289,71 @@ def fine_tune(
 
 
 def epoch_terms(net: NeuralNet, names) -> list[dict]:
-    """Per-epoch training values of ``names`` from a skorch history."""
-    return [{name: epoch[f"train_{name}"] for name in names} for epoch in net.history]
+    """Per-epoch training values of ``names`` from a skorch history, and the held-out
+    values ``valid_<name>`` of the epochs that have them."""
+    rows = []
+    for epoch in net.history:
+        row = {name: epoch[f"train_{name}"] for name in names}
+        row.update({f"valid_{n}": epoch[f"valid_{n}"] for n in names if f"valid_{n}" in epoch})
+        rows.append(row)
+    return rows
+
+
+class HeldOutMonitor:
+    """Held-out loss of a self-loss module, checked between chunks of training; early stopping.
+
+    ``data`` are the module's inputs for the held-out rows (a dict of tensors,
+    as the net's training data), repeated to at least ``n_rows`` rows so that
+    the estimate averages over many random masks. Every check evaluates the
+    module as it stands between two ``partial_fit`` calls (the weight average,
+    when the net has one) in evaluation mode, with the module's randomness
+    drawn from a generator seeded with ``seed`` afresh: every check sees the
+    same masks, so the scores differ by the weights alone. Each check records
+    ``valid_<term>`` in the net's last history row and keeps a copy of the best
+    weights; :meth:`__call__` returns ``True`` after ``patience`` checks without
+    a lower loss, and :meth:`restore_best` puts the best weights back.
+    """
+
+    def __init__(self, data: dict, *, patience: int, seed: int, n_rows: int = 256):
+        n = len(next(iter(data.values())))
+        repeats = max(1, math.ceil(n_rows / n))
+        self.data = {key: value.repeat_interleave(repeats, dim=0) for key, value in data.items()}
+        self.patience = patience
+        self.seed = seed
+        self.scores: list[float] = []
+        self.best_index: int | None = None
+        self.best_weights: dict | None = None
+
+    @torch.no_grad()
+    def evaluate(self, net: NeuralNet):
+        """The module's output on the held-out rows (fixed masks), in evaluation mode."""
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        generator = torch.Generator(device=net.device).manual_seed(self.seed)
+        data = {key: value.to(net.device) for key, value in self.data.items()}
+        try:
+            with autocast(getattr(net, "mixed_precision", None), net.device):
+                return module(**data, generator=generator)
+        finally:
+            module.train(was_training)
+
+    def __call__(self, net: NeuralNet) -> bool:
+        """Check once; ``True`` when training should stop."""
+        out = self.evaluate(net)
+        for name, value in out.terms.items():
+            net.history.record(f"valid_{name}", float(value))
+        score = float(out.loss)
+        self.scores.append(score)
+        if self.best_index is None or score < self.scores[self.best_index]:
+            self.best_index = len(self.scores) - 1
+            self.best_weights = parameter_copy(net.module_)
+        return len(self.scores) - 1 - self.best_index >= self.patience
+
+    def restore_best(self, net: NeuralNet) -> None:
+        """Load the weights of the best check into ``net``'s module."""
+        if self.best_weights is not None:
+            load_parameters(net.module_, self.best_weights)
 
 
 class SelfLossNet(NeuralNet):

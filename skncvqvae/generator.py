@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ._base import BaseTorchEstimator, worker_threads
 from ._random import spawn_seeds
-from ._training import autocast, stage_progress
+from ._training import HeldOutMonitor, autocast, stage_progress
 from ._validation import check_n_samples
 from .metrics import fid_score
 from .nn import PRIOR_TERMS, MaskGITPrior
@@ -29,6 +29,31 @@ __all__ = ["NCVQVAEGenerator"]
 
 def _is_fitted(estimator) -> bool:
     return hasattr(estimator, "net_")
+
+
+def _holdout_rows(labels, n_cases: int, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of the series that ``early_stopping`` holds out.
+
+    ``round(fraction * n)`` of each class's ``n`` series (of all ``n_cases``
+    without labels), but never a class's last one, so that every class is
+    trained on; at least one in all.
+    """
+    rng = np.random.default_rng(seed)
+    if labels is None:
+        groups = [np.arange(n_cases)]
+    else:
+        groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    counts = [min(len(group) - 1, round(fraction * len(group))) for group in groups]
+    if sum(counts) == 0:
+        largest = max(range(len(groups)), key=lambda i: len(groups[i]))
+        if len(groups[largest]) < 2:
+            raise ValueError(
+                "early_stopping=True holds out series for the prior's held-out loss, but "
+                "every class has a single series; fit with early_stopping=False."
+            )
+        counts[largest] = 1
+    held = [rng.choice(group, size=k, replace=False) for group, k in zip(groups, counts)]
+    return np.sort(np.concatenate(held)).astype(np.int64)
 
 
 def _encode_labels(y, n_cases: int):
@@ -205,6 +230,15 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Steps fine-tuning the decoder alone on the training token grids, for better samples.
     max_epochs : int or "auto", default="auto"
         Prior epochs; ``"auto"`` counts the thesis's 1000 epochs as steps, clipped to 4000-10000.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the token grids (per class, at least one series
+        of a class kept for training), check the prior's masked loss on them every
+        100 steps (or every epoch, if longer), stop after ``n_iter_no_change`` checks without
+        improvement, and keep the best check's weights; ``max_epochs`` stays the most it trains.
+    validation_fraction : float in (0, 1), default=0.1
+        The share of series held out by ``early_stopping`` (unused without it).
+    n_iter_no_change : int, default=5
+        Checks without a lower held-out loss before ``early_stopping`` stops the prior.
     batch_size : int, default=32
         Mini-batch size of the prior; sampling runs in batches of at least 128.
     lr, weight_decay : float, default=1e-3 and 1e-2
@@ -235,7 +269,12 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     net_ : SelfLossNet
         The fitted skorch net; ``net_.module_`` is the :class:`~skncvqvae.nn.MaskGITPrior`.
     history_ : list of dict
-        Per-epoch ``loss`` and ``masked_accuracy`` of the prior.
+        Per-epoch ``loss`` and ``masked_accuracy`` of the prior; with ``early_stopping``,
+        the epochs that ended with a check also hold ``valid_loss`` and ``valid_masked_accuracy``.
+    validation_scores_ : ndarray or None
+        The held-out masked loss of every check (``None`` without ``early_stopping``).
+    best_validation_score_ : float or None
+        The lowest of them, whose weights the prior holds (``None`` without ``early_stopping``).
 
     See Also
     --------
@@ -272,6 +311,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         "ema_decay": [Interval(numbers.Real, 0, 1, closed="left"), None],
         "quality": [StrOptions({"standard", "high"})],
         "decoder_steps": [Interval(numbers.Integral, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -294,6 +336,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         quality="standard",
         decoder_steps=1000,
         max_epochs="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
         batch_size=32,
         lr=1e-3,
         weight_decay=1e-2,
@@ -322,6 +367,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.quality = quality
         self.decoder_steps = decoder_steps
         self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -339,6 +387,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     #: floor (150 epochs, 600-5000 steps), because samples are decoded by its
     #: decoder (docs/benchmarks.md, "Stage 1's budget and the decoder").
     _tokenizer_auto_budget = (150, 600, 5000)
+    #: Optimisation steps between two checks of ``early_stopping`` (at least an epoch).
+    _check_steps = 100
 
     @classmethod
     def _get_test_params(cls, parameter_set="default") -> dict:
@@ -426,12 +476,17 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         """:meth:`fit` on the validated collection ``X3`` and its shape attributes."""
         labels, classes, counts = _encode_labels(y, len(X3))
         resume = self._can_resume(shape) and _same_classes(self.classes_, classes)
+        tokenizer_seed, prior_seed, decoder_seed = spawn_seeds(self._seed(), 3)
+        held_out = None
+        if self.early_stopping:
+            split_seed = spawn_seeds(prior_seed, 1)[0]
+            held_out = _holdout_rows(labels, len(X3), self.validation_fraction, split_seed)
+        n_prior = len(X3) - (0 if held_out is None else len(held_out))
         # one bar with an ETA over the three trainings; stage 1 adds its steps as it starts
-        prior_epochs = self._n_epochs(len(X3)) - (len(self.net_.history) if resume else 0)
-        steps = max(prior_epochs, 0) * math.ceil(len(X3) / self.batch_size)
+        prior_epochs = self._n_epochs(n_prior) - (len(self.net_.history) if resume else 0)
+        steps = max(prior_epochs, 0) * math.ceil(n_prior / self.batch_size)
         steps += 0 if resume else self.decoder_steps
         with stage_progress(self, steps, "NC-VQVAE fit", enabled=bool(self.verbose)):
-            tokenizer_seed, prior_seed, decoder_seed = spawn_seeds(self._seed(), 3)
             tokenizer = self._fit_tokenizer(X3, tokenizer_seed, resume)
             if (tokenizer.n_channels_, tokenizer.n_timepoints_) != X3.shape[1:]:
                 raise ValueError(
@@ -452,7 +507,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             else:
                 decoder_loss = np.empty(0)
             resume_prior = resume and tokenizer is self.tokenizer_
-            net = self._fit_prior(tokenizer, tokens, labels, classes, prior_seed, resume_prior)
+            net, monitor = self._fit_prior(
+                tokenizer, tokens, labels, classes, prior_seed, resume_prior, held_out
+            )
+            scores = None if monitor is None else np.asarray(monitor.scores)
             self._set_fitted(
                 net,
                 **shape,
@@ -460,16 +518,36 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                 decoder_loss_=decoder_loss,
                 classes_=classes,
                 class_counts_=counts,
+                validation_scores_=scores,
+                best_validation_score_=None if scores is None else float(scores.min()),
             )
         return self
 
-    def _fit_prior(self, tokenizer, tokens, labels, classes, seed: int, resume: bool):
-        """Train the MaskGIT prior on the token grids ``tokens`` (and ``labels``)."""
+    def _fit_prior(
+        self, tokenizer, tokens, labels, classes, seed: int, resume: bool, held_out=None
+    ):
+        """Train the MaskGIT prior on the token grids ``tokens`` (and ``labels``).
+
+        ``held_out``: rows left out of training for early stopping's checks.
+        Returns the net and the :class:`~skncvqvae._training.HeldOutMonitor` (or ``None``).
+        """
         data = {"tokens": torch.as_tensor(tokens.reshape(len(tokens), -1))}
         if labels is not None:
             data["labels"] = torch.as_tensor(labels, dtype=torch.long)
+        monitor, check_every = None, 1
+        if held_out is not None:
+            keep = np.setdiff1d(np.arange(len(tokens)), held_out)
+            monitor = HeldOutMonitor(
+                {key: value[held_out] for key, value in data.items()},
+                patience=self.n_iter_no_change,
+                seed=spawn_seeds(seed, 2)[1],
+            )
+            data = {key: value[keep] for key, value in data.items()}
+            check_every = max(
+                1, math.ceil(self._check_steps / math.ceil(len(keep) / self.batch_size))
+            )
         n_classes = 0 if classes is None else len(classes)
-        return self._fit_net(
+        net = self._fit_net(
             MaskGITPrior,
             data,
             seed=seed,
@@ -486,7 +564,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             ff_dim=self.ff_dim,
             dropout=self.dropout,
             p_unconditional=self.p_unconditional if n_classes else 0.0,
+            monitor=monitor,
+            check_every=check_every,
         )
+        return net, monitor
 
     # -- sampling ----------------------------------------------------------------------
     def _class_ids(self, n_samples: int, y, rng: np.random.Generator):

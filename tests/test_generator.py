@@ -15,7 +15,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
+import skncvqvae
 from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
+from skncvqvae._random import spawn_seeds
+from skncvqvae._training import HeldOutMonitor
+from skncvqvae.generator import _holdout_rows
 from skncvqvae.nn import MaskGITPrior
 
 from _helpers import TINY_GENERATOR, make_sines, make_two_class, one_torch_thread
@@ -1167,3 +1171,126 @@ def test_decoder_steps_is_validated(unit_test_data):
     X, y = unit_test_data
     with pytest.raises(ValueError, match="decoder_steps"):
         make_gen(decoder_steps=-1).fit(X, y)
+
+
+# -- early stopping of the prior on held-out token grids --------------------------------
+def test_holdout_rows_per_class_never_a_class_last_series():
+    labels = np.array([0] * 20 + [1] * 10 + [2] * 1)
+    rows = _holdout_rows(labels, len(labels), 0.2, seed=0)
+    held = labels[rows]
+    assert (held == 0).sum() == 4 and (held == 1).sum() == 2 and (held == 2).sum() == 0
+    assert np.array_equal(rows, np.sort(rows)) and len(set(rows.tolist())) == len(rows)
+    assert np.array_equal(rows, _holdout_rows(labels, len(labels), 0.2, seed=0))
+    # rounding to none in every class still holds one out, from the largest class
+    few = _holdout_rows(np.array([0, 0, 0, 1, 1]), 5, 0.1, seed=0)
+    assert len(few) == 1 and few[0] < 3
+    assert len(_holdout_rows(None, 30, 0.1, seed=1)) == 3
+    with pytest.raises(ValueError, match="every class has a single series"):
+        _holdout_rows(np.array([0, 1, 2]), 3, 0.5, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted_tokenizer(unit_test_data):
+    with one_torch_thread():
+        return NCVQVAETokenizer(**TOK).fit(unit_test_data[0])
+
+
+def _prior_only(tokenizer, **params) -> NCVQVAEGenerator:
+    base = dict(GEN, tokenizer=tokenizer, refit_tokenizer=False, decoder_steps=0)
+    return NCVQVAEGenerator(**{**base, **params})
+
+
+def test_early_stopping_in_chunks_trains_the_same_steps_as_one_run(
+    unit_test_data, fitted_tokenizer, monkeypatch
+):
+    """A monitor that never stops changes nothing: the same steps as a plain fit
+    on the rows it trains on, checked every epoch."""
+    X, y = unit_test_data
+    monkeypatch.setattr(NCVQVAEGenerator, "_check_steps", 1)
+    params = dict(max_epochs=6, ema_decay=None, random_state=3)
+    stopped = _fit(
+        _prior_only(fitted_tokenizer, early_stopping=True, n_iter_no_change=100, **params), X, y
+    )
+    assert len(stopped.history_) == 6 and len(stopped.validation_scores_) == 6
+    assert all("valid_loss" in row and "valid_masked_accuracy" in row for row in stopped.history_)
+    # the rows it held out, as fit chose them
+    _, prior_seed, _ = spawn_seeds(3, 3)
+    labels = np.searchsorted(stopped.classes_, y)
+    held = _holdout_rows(labels, len(X), 0.1, spawn_seeds(prior_seed, 1)[0])
+    keep = np.setdiff1d(np.arange(len(X)), held)
+    plain = _fit(_prior_only(fitted_tokenizer, **params), X[keep], y[keep])
+    losses = [row["loss"] for row in stopped.history_]
+    assert losses == [row["loss"] for row in plain.history_]
+
+
+def test_early_stopping_stops_and_keeps_the_best_weights(
+    unit_test_data, fitted_tokenizer, monkeypatch
+):
+    X, y = unit_test_data
+    monkeypatch.setattr(NCVQVAEGenerator, "_check_steps", 1)
+    gen = _prior_only(
+        fitted_tokenizer,
+        early_stopping=True,
+        validation_fraction=0.3,
+        n_iter_no_change=2,
+        max_epochs=300,
+        lr=0.05,
+        random_state=0,
+    )
+    _fit(gen, X, y)
+    scores = gen.validation_scores_
+    assert len(gen.history_) < 300, "a learning rate of 0.05 should overfit 14 series early"
+    assert len(scores) == len(gen.history_)
+    best = int(np.argmin(scores))
+    assert len(scores) - 1 - best == 2 and gen.best_validation_score_ == scores[best]
+    assert [row["valid_loss"] for row in gen.history_] == pytest.approx(scores.tolist())
+    # the prior holds the weights of the best check: the held-out loss, evaluated again, is it
+    labels = np.searchsorted(gen.classes_, y)
+    monitor_data = {
+        "tokens": torch.as_tensor(gen.tokenizer_.encode(X).reshape(len(X), -1)),
+        "labels": torch.as_tensor(labels),
+    }
+    _, prior_seed, _ = spawn_seeds(0, 3)
+    held = _holdout_rows(labels, len(X), 0.3, spawn_seeds(prior_seed, 1)[0])
+    monitor = HeldOutMonitor(
+        {k: v[held] for k, v in monitor_data.items()},
+        patience=2,
+        seed=spawn_seeds(prior_seed, 2)[1],
+    )
+    assert float(monitor.evaluate(gen.net_).loss) == pytest.approx(scores[best], rel=1e-6)
+
+
+def test_held_out_checks_use_fixed_masks(unit_gen):
+    """Unchanged weights score the same at every check, so patience counts them."""
+    n = unit_gen.net_.module_.n_tokens
+    data = {"tokens": torch.randint(0, 8, (5, n), generator=torch.Generator().manual_seed(0))}
+    data["labels"] = torch.tensor([0, 1, 0, 1, 1])
+    monitor = HeldOutMonitor(data, patience=2, seed=7, n_rows=40)
+    assert len(monitor.data["tokens"]) == 40  # each row repeated 8 times, 8 mask draws
+    history = unit_gen.net_.history
+    rows = len(history)
+    try:
+        assert [monitor(unit_gen.net_) for _ in range(3)] == [False, False, True]
+        assert monitor.scores[0] == monitor.scores[1] == monitor.scores[2]
+        assert monitor.best_index == 0
+        assert unit_gen.net_.module_.training is False
+    finally:
+        for key in ("valid_loss", "valid_masked_accuracy"):
+            history[-1].pop(key, None)
+    assert len(history) == rows
+
+
+def test_without_early_stopping_no_validation_attributes(unit_gen):
+    assert unit_gen.validation_scores_ is None and unit_gen.best_validation_score_ is None
+    assert all("valid_loss" not in row for row in unit_gen.history_)
+
+
+def test_early_stopping_saved_and_loaded(unit_test_data, fitted_tokenizer, tmp_path):
+    X, y = unit_test_data
+    gen = _fit(_prior_only(fitted_tokenizer, early_stopping=True, random_state=0), X, y)
+    loaded = skncvqvae.load(gen.save(tmp_path / "gen.safetensors"))
+    np.testing.assert_array_equal(loaded.validation_scores_, gen.validation_scores_)
+    assert loaded.best_validation_score_ == gen.best_validation_score_
+    np.testing.assert_array_equal(
+        loaded.sample(4, random_state=0)[0], gen.sample(4, random_state=0)[0]
+    )
