@@ -6,9 +6,9 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/novelty_sources.py --smoke   # seconds: tiny models
 
 For each dataset and seed, fits ``NCVQVAEGenerator(random_state=seed,
-decoder_steps=0)`` (stage 1 and the prior, no decoder fine-tuning), then a second
-generator on a copy of the same fitted tokenizer with the default ``decoder_steps``
-(``refit_tokenizer=False``): the same tokens and, from the same seed, the same
+decoder_steps=0)`` (stage 1 and the prior, no decoder fine-tuning), then fine-tunes
+the decoder of a copy for the default ``decoder_steps``
+(``tokenizer_.fine_tune_decoder``, as ``fit`` does): the same tokens and the same
 prior, so the two rows differ by the decoder's fine-tuning alone. The test split is
 cut in two halves, A and B. For each decoder the script scores, with
 ``closer_to_train_share`` (share nearer the train split than to as many series of
@@ -27,11 +27,11 @@ and the FID ratio (MiniRocket, over FID(train, test)) and CAS of the samples.
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 
 import _common  # benchmarks/ is the script's folder
 import numpy as np
-from sklearn.base import clone
 
 from skncvqvae import NCVQVAEGenerator
 from skncvqvae.metrics import (
@@ -61,10 +61,8 @@ def run(name: str, seed: int, params: dict, n_samples: int) -> list[dict]:
     plain.set_params(**{**params, "decoder_steps": 0}).fit(X_train, y_train)
     fit_s = time.perf_counter() - start
     steps = params.get("decoder_steps", NCVQVAEGenerator().decoder_steps)
-    tuned = clone(plain).set_params(
-        tokenizer=plain.tokenizer_, refit_tokenizer=False, decoder_steps=steps
-    )
-    tuned.fit(X_train, y_train)
+    tuned = copy.deepcopy(plain).set_params(decoder_steps=steps)
+    tuned.tokenizer_.fine_tune_decoder(X_train, n_steps=steps, random_state=seed)
     rows = []
     real = _novelty(X_a, X_train, X_b, seed)
     for label, gen in (("none", plain), (f"{tuned.decoder_steps} steps", tuned)):
