@@ -1294,3 +1294,24 @@ def test_early_stopping_saved_and_loaded(unit_test_data, fitted_tokenizer, tmp_p
     np.testing.assert_array_equal(
         loaded.sample(4, random_state=0)[0], gen.sample(4, random_state=0)[0]
     )
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        (dict(validation_fraction=1.0), "validation_fraction"),
+        (dict(validation_fraction=0), "validation_fraction"),
+        (dict(n_iter_no_change=0), "n_iter_no_change"),
+        (dict(early_stopping="yes"), "early_stopping"),
+    ],
+)
+def test_early_stopping_parameters_are_validated(unit_test_data, params, name):
+    X, y = unit_test_data
+    with pytest.raises(ValueError, match=name):
+        make_gen(**params).fit(X, y)
+
+
+def test_early_stopping_needs_a_class_with_two_series():
+    X = make_sines(n=3, length=32, seed=0)
+    with pytest.raises(ValueError, match="every class has a single series"):
+        make_gen(early_stopping=True).fit(X, ["a", "b", "c"])
