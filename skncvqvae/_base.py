@@ -299,18 +299,16 @@ class BaseTorchEstimator(BaseEstimator):
                 net.build_args_ = build
             remaining = build["n_epochs"] - len(net.history)
             add_steps(self, max(remaining, 0) * math.ceil(n_fit / self.batch_size))
-            if monitor is None:
-                if remaining > 0:
-                    net.partial_fit(data, None, epochs=remaining)
-            else:
-                while remaining > 0 and not net.interrupted_:
-                    chunk = min(check_every, remaining)
-                    net.partial_fit(data, None, epochs=chunk)
-                    remaining -= chunk
-                    if net.interrupted_ or monitor(net):
-                        break
-                if not net.interrupted_:
-                    monitor.restore_best(net)
+            chunk = remaining if monitor is None else check_every
+            interrupted = False  # set by SelfLossNet.fit_loop; nets of other classes lack it
+            while remaining > 0 and not interrupted:
+                net.partial_fit(data, None, epochs=min(chunk, remaining))
+                remaining -= chunk
+                interrupted = getattr(net, "interrupted_", False)
+                if monitor is not None and not interrupted and monitor(net):
+                    break
+            if monitor is not None and not interrupted:
+                monitor.restore_best(net)
         net.module_.eval()
         if not all(torch.isfinite(w).all() for w in net.module_.state_dict().values()):
             raise NonFiniteLossError(

@@ -81,3 +81,19 @@ def test_use_accelerator_checks_the_accelerator():
     with pytest.raises(TypeError, match="accelerate.Accelerator"):
         with use_accelerator("cuda"):
             pass
+
+
+def test_early_stopping_through_accelerate():
+    """The early-stopping loop reads the interrupt flag of any net class, and checks."""
+    accelerate = pytest.importorskip("accelerate")
+    from skncvqvae import use_accelerator
+
+    X, y = make_two_class(n=20, length=24)
+    accelerator = accelerate.Accelerator(cpu=True, device_placement=False)
+    with use_accelerator(accelerator):
+        gen = NCVQVAEGenerator(NCVQVAETokenizer(**TINY), early_stopping=True, **TINY_GENERATOR).fit(
+            X, y
+        )
+    assert len(gen.validation_scores_) >= 1
+    assert gen.best_validation_score_ == gen.validation_scores_.min()
+    assert gen.sample(2, random_state=0)[0].shape == (2, 1, 24)
