@@ -218,6 +218,9 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Transformer width and feed-forward width.
     dropout : float, default=0.0
         Dropout in the transformer (0.1 trained slower and gave no better samples).
+    token_noise, label_smoothing : float in [0, 1), default=0.0
+        Prior training only: share of the visible input tokens replaced by random ids,
+        and label smoothing of the masked-token loss (regularisers against memorised grids).
     p_unconditional, guidance_scale : float, default=0.2 and 2.0
         Classifier-free guidance: share of samples trained without class; sampling scale (1: off).
     n_iterations, choice_temperature, temperature : int, float, float, default=10, 1.0, 1.5
@@ -302,6 +305,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "ff_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "token_noise": [Interval(numbers.Real, 0, 1, closed="left")],
+        "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
         "p_unconditional": [Interval(numbers.Real, 0, 1, closed="both")],
         "n_iterations": [Interval(numbers.Integral, 1, None, closed="left")],
         "choice_temperature": [Interval(numbers.Real, 0, None, closed="left")],
@@ -327,6 +332,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         hidden_dim=128,
         ff_dim=256,
         dropout=0.0,
+        token_noise=0.0,
+        label_smoothing=0.0,
         p_unconditional=0.2,
         n_iterations=10,
         choice_temperature=1.0,
@@ -358,6 +365,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.hidden_dim = hidden_dim
         self.ff_dim = ff_dim
         self.dropout = dropout
+        self.token_noise = token_noise
+        self.label_smoothing = label_smoothing
         self.p_unconditional = p_unconditional
         self.n_iterations = n_iterations
         self.choice_temperature = choice_temperature
@@ -563,6 +572,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             n_heads=self.n_heads,
             ff_dim=self.ff_dim,
             dropout=self.dropout,
+            token_noise=self.token_noise,
+            label_smoothing=self.label_smoothing,
             p_unconditional=self.p_unconditional if n_classes else 0.0,
             monitor=monitor,
             check_every=check_every,

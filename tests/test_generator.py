@@ -933,6 +933,8 @@ def test_y_length_mismatch(unit_test_data):
         dict(n_iterations=0),
         dict(max_epochs=0),
         dict(p_unconditional=1.5),
+        dict(token_noise=1.0),
+        dict(label_smoothing=-0.1),
         dict(resample_mask_ratio=0.0),
         dict(resample_mask_ratio=1.5),
         dict(lr=0.0),
@@ -1315,3 +1317,25 @@ def test_early_stopping_needs_a_class_with_two_series():
     X = make_sines(n=3, length=32, seed=0)
     with pytest.raises(ValueError, match="every class has a single series"):
         make_gen(early_stopping=True).fit(X, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("params", [dict(token_noise=0.3), dict(label_smoothing=0.2)])
+def test_prior_regularisers_reach_the_prior_and_are_reproducible(
+    unit_gen, unit_test_data, params
+):
+    X, y = unit_test_data
+    # the stage 1 of the plain fit, so the two priors see the same token grids
+    base = dict(tokenizer=unit_gen.tokenizer_, refit_tokenizer=False, decoder_steps=0)
+    gen = _fit(clone(unit_gen).set_params(**base, **params), X, y)
+    module = gen.net_.module_
+    assert module.token_noise == params.get("token_noise", 0.0)
+    assert module.label_smoothing == params.get("label_smoothing", 0.0)
+    plain = _fit(clone(unit_gen).set_params(**base), X, y)
+    losses = [row["loss"] for row in gen.history_]
+    assert losses != [row["loss"] for row in plain.history_]
+    # clone() would refit a clone of the fitted tokenizer: pass the fitted one again
+    again = _fit(clone(gen).set_params(tokenizer=unit_gen.tokenizer_), X, y)
+    assert [row["loss"] for row in again.history_] == losses
+    np.testing.assert_array_equal(
+        again.sample(4, random_state=0)[0], gen.sample(4, random_state=0)[0]
+    )

@@ -170,6 +170,14 @@ class MaskGITPrior(nn.Module):
         Dropout inside the transformer.
     p_unconditional : float
         Probability of replacing a label by the null class during training.
+    token_noise : float
+        Training only: share of the visible (unmasked) input tokens replaced by
+        ids drawn uniformly from ``[0, K)``, so that the prior cannot key a
+        memorised grid on its exact context. The loss stays on the masked
+        positions. 0 draws nothing (the random stream is as without the option).
+    label_smoothing : float
+        Label smoothing of the training cross-entropy (0: none). Held-out and
+        evaluation losses are always unsmoothed.
     """
 
     def __init__(
@@ -185,6 +193,8 @@ class MaskGITPrior(nn.Module):
         ff_dim: int = 256,
         dropout: float = 0.0,
         p_unconditional: float = 0.2,
+        token_noise: float = 0.0,
+        label_smoothing: float = 0.0,
     ):
         super().__init__()
         if prior_input not in ("tokens", "codebook"):
@@ -199,6 +209,8 @@ class MaskGITPrior(nn.Module):
         self.null_class = n_classes
         self.prior_input = prior_input
         self.p_unconditional = p_unconditional
+        self.token_noise = token_noise
+        self.label_smoothing = label_smoothing
 
         if prior_input == "tokens":
             self.token_embedding = nn.Embedding(self.codebook_size + 1, code_dim)
@@ -275,8 +287,17 @@ class MaskGITPrior(nn.Module):
         ranks = scores.argsort(dim=1).argsort(dim=1)
         mask = ranks < n_mask[:, None]
         inputs = torch.where(mask, torch.full_like(tokens, self.mask_id), tokens)
+        if self.training and self.token_noise > 0:
+            noisy = ~mask & (
+                torch.rand(batch, n, generator=generator, device=device) < self.token_noise
+            )
+            ids = torch.randint(
+                self.codebook_size, (batch, n), generator=generator, device=device
+            )
+            inputs = torch.where(noisy, ids, inputs)
         logits = self.logits(inputs, labels)
-        loss = F.cross_entropy(logits[mask], tokens[mask])
+        smoothing = self.label_smoothing if self.training else 0.0
+        loss = F.cross_entropy(logits[mask], tokens[mask], label_smoothing=smoothing)
         accuracy = (logits[mask].argmax(-1) == tokens[mask]).float().mean()
         return ModelOutput(loss=loss, terms={"loss": loss.detach(), "masked_accuracy": accuracy})
 

@@ -605,3 +605,85 @@ def test_encoder_dropout_is_active_in_training_only():
     torch.manual_seed(0)
     no_dropout = _Encoder(16, 2, 32, 0.0, 1).eval()
     torch.testing.assert_close(encoder(x), no_dropout(x))
+
+
+# -- regularisers: token noise and label smoothing ------------------------------------
+def _captured_inputs(prior, monkeypatch, tokens, labels, seed=3):
+    """The token ids :meth:`MaskGITPrior.logits` receives in one forward pass."""
+    seen = []
+    original = prior.logits
+
+    def spy(inputs, class_ids):
+        seen.append(inputs.clone())
+        return original(inputs, class_ids)
+
+    monkeypatch.setattr(prior, "logits", spy)
+    out = prior(tokens, labels, generator=_gen(seed))
+    return seen[0], out
+
+
+def test_token_noise_replaces_visible_tokens_only(monkeypatch):
+    tokens = torch.randint(0, K, (400, 12), generator=_gen(1))
+    labels = torch.zeros(400, dtype=torch.long)
+    clean, _ = _captured_inputs(_prior().train(), monkeypatch, tokens, labels)
+    noisy_prior = _prior(token_noise=0.5).train()
+    noisy, _ = _captured_inputs(noisy_prior, monkeypatch, tokens, labels)
+    masked = clean == K
+    # the same positions are masked: the noise is drawn after the mask
+    assert torch.equal(noisy == K, masked)
+    visible = ~masked
+    assert torch.equal(clean[visible], tokens[visible])
+    changed = noisy[visible] != tokens[visible]
+    # replaced with probability 0.5 by one of K ids, 1/K of which is the same id
+    expected = 0.5 * (1 - 1 / K)
+    assert abs(changed.float().mean().item() - expected) < 0.03
+    assert int(noisy[visible].max()) < K  # random ids never include the mask id
+
+
+def test_token_noise_is_training_only_and_zero_draws_nothing(monkeypatch):
+    tokens = torch.randint(0, K, (16, 12), generator=_gen(2))
+    labels = torch.tensor([0, 1] * 8)
+    # evaluation: no noise, so the loss equals the clean prior's (same weights)
+    a = _prior(token_noise=0.0).eval()(tokens, labels, generator=_gen(4)).loss.item()
+    b = _prior(token_noise=0.9).eval()(tokens, labels, generator=_gen(4)).loss.item()
+    assert a == b
+    # training: the option changes the inputs, and 0 leaves the random stream as it was
+    c = _prior(token_noise=0.9).train()(tokens, labels, generator=_gen(4)).loss.item()
+    assert c != a
+    generator = _gen(4)
+    _prior(token_noise=0.0).train()(tokens, labels, generator=generator)
+    reference = _gen(4)
+    _prior().train()(tokens, labels, generator=reference)
+    assert torch.equal(generator.get_state(), reference.get_state())
+
+
+def test_label_smoothing_in_training_only():
+    tokens = torch.randint(0, K, (16, 12), generator=_gen(2))
+    labels = torch.tensor([0, 1] * 8)
+    plain = _prior(p_unconditional=0.0)
+    smooth = _prior(p_unconditional=0.0, label_smoothing=0.3)
+    for mode in ("train", "eval"):
+        getattr(plain, mode)()
+        getattr(smooth, mode)()
+        # the same weights and masks: only the loss's targets differ
+        p = plain(tokens, labels, generator=_gen(5))
+        s = smooth(tokens, labels, generator=_gen(5))
+        assert s.terms["masked_accuracy"].item() == p.terms["masked_accuracy"].item()
+        if mode == "train":
+            assert s.loss.item() != pytest.approx(p.loss.item())
+        else:
+            assert s.loss.item() == p.loss.item()
+
+
+def test_label_smoothing_matches_the_smoothed_cross_entropy(monkeypatch):
+    tokens = torch.randint(0, K, (16, 12), generator=_gen(2))
+    labels = torch.tensor([0, 1] * 8)
+    prior = _prior(p_unconditional=0.0, label_smoothing=0.2).train()
+    inputs, out = _captured_inputs(prior, monkeypatch, tokens, labels, seed=5)
+    logits = MaskGITPrior.logits(prior, inputs, labels)
+    mask = inputs == K
+    log_p = torch.log_softmax(logits[mask], dim=-1)
+    target = torch.full_like(log_p, 0.2 / K)
+    target[torch.arange(len(target)), tokens[mask]] += 0.8
+    expected = -(target * log_p).sum(-1).mean()
+    assert out.loss.item() == pytest.approx(expected.item(), rel=1e-5)
