@@ -1320,9 +1320,7 @@ def test_early_stopping_needs_a_class_with_two_series():
 
 
 @pytest.mark.parametrize("params", [dict(token_noise=0.3), dict(label_smoothing=0.2)])
-def test_prior_regularisers_reach_the_prior_and_are_reproducible(
-    unit_gen, unit_test_data, params
-):
+def test_prior_regularisers_reach_the_prior_and_are_reproducible(unit_gen, unit_test_data, params):
     X, y = unit_test_data
     # the stage 1 of the plain fit, so the two priors see the same token grids
     base = dict(tokenizer=unit_gen.tokenizer_, refit_tokenizer=False, decoder_steps=0)

@@ -291,9 +291,7 @@ class MaskGITPrior(nn.Module):
             noisy = ~mask & (
                 torch.rand(batch, n, generator=generator, device=device) < self.token_noise
             )
-            ids = torch.randint(
-                self.codebook_size, (batch, n), generator=generator, device=device
-            )
+            ids = torch.randint(self.codebook_size, (batch, n), generator=generator, device=device)
             inputs = torch.where(noisy, ids, inputs)
         logits = self.logits(inputs, labels)
         smoothing = self.label_smoothing if self.training else 0.0
