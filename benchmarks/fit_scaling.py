@@ -40,6 +40,12 @@ SEED = 0
 MEASURE_STEPS = dict(stage1=40, prior=60, decoder=30)
 
 
+def _data(n_series: int, length: int):
+    """``n_series`` Cylinder-Bell-Funnel series of ``length`` points and their classes."""
+    X, y = make_cbf(math.ceil(n_series / 3), length, rng=np.random.default_rng(SEED))
+    return X[:n_series], y[:n_series]
+
+
 def _steps(n_fit: int, batch_size: int, budget) -> int:
     """Optimisation steps of an ``"auto"`` budget on ``n_fit`` series."""
     from skncvqvae._base import auto_epochs
@@ -57,9 +63,7 @@ def measure(n_series: int, length: int, params: dict, measure_steps: dict) -> di
     """Seconds per step of each stage at this size, and the default budgets' estimate."""
     from skncvqvae import NCVQVAEGenerator, NCVQVAETokenizer
 
-    rng = np.random.default_rng(SEED)
-    X, y = make_cbf(math.ceil(n_series / 3), length, rng=rng)
-    X, y = X[:n_series], y[:n_series]
+    X, y = _data(n_series, length)
     default = NCVQVAEGenerator(random_state=SEED, device="cpu").set_params(**params)
     batch = default.batch_size
     tokenizer_batch = (default.tokenizer or default._default_tokenizer()).batch_size
@@ -116,11 +120,10 @@ def check(n_series: int, length: int, params: dict) -> float:
     """Seconds of one full default fit at this size (the estimate's check)."""
     from skncvqvae import NCVQVAEGenerator
 
-    rng = np.random.default_rng(SEED)
-    X, y = make_cbf(math.ceil(n_series / 3), length, rng=rng)
+    X, y = _data(n_series, length)
     gen = NCVQVAEGenerator(random_state=SEED, device="cpu").set_params(**params)
     start = time.perf_counter()
-    gen.fit(X[:n_series], y[:n_series])
+    gen.fit(X, y)
     return time.perf_counter() - start
 
 

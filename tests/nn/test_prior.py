@@ -61,6 +61,19 @@ def _train(prior, n_steps=50, lr=1e-2, seed=0):
     return losses
 
 
+def _record_logits_calls(prior, monkeypatch) -> list:
+    """Patch ``prior.logits`` to record ``(tokens, class_ids)`` of every call, in order."""
+    calls = []
+    original = prior.logits
+
+    def recording(tokens, class_ids):
+        calls.append((tokens.clone(), class_ids.clone()))
+        return original(tokens, class_ids)
+
+    monkeypatch.setattr(prior, "logits", recording)
+    return calls
+
+
 @pytest.fixture(scope="module", params=["tokens", "codebook"])
 def trained(request):
     """A tiny prior of each input variant trained on the class-dependent toy data."""
@@ -451,24 +464,19 @@ def test_guided_logits_are_the_guidance_formula():
 
 def test_generate_with_guidance_calls_unconditional_branch(monkeypatch):
     prior = _prior(n_tokens=12).eval()
-    classes_seen = []
-    original = prior.logits
-
-    def recording(tokens, class_ids):
-        classes_seen.append(class_ids.clone())
-        return original(tokens, class_ids)
-
-    monkeypatch.setattr(prior, "logits", recording)
+    calls = _record_logits_calls(prior, monkeypatch)
     prior.generate(torch.tensor([0, 1]), n_iterations=3, guidance_scale=2.0, generator=_gen())
     # one batched pass per step: the two sequences with their classes, then with the null
     # class; the first step (everything masked) runs one row per class, the null one included
+    classes_seen = [class_ids for _, class_ids in calls]
     assert len(classes_seen) == 3
     null = prior.null_class
     every = list(range(prior.n_classes + 1))
     assert classes_seen[0].tolist() == every + [null] * len(every)
     assert all(c.tolist() == [0, 1, null, null] for c in classes_seen[1:])
-    classes_seen.clear()
+    calls.clear()
     prior.generate(torch.tensor([0, 1]), n_iterations=3, guidance_scale=1.0, generator=_gen())
+    classes_seen = [class_ids for _, class_ids in calls]
     assert len(classes_seen) == 3
     assert classes_seen[0].tolist() == every
     assert all(c.tolist() == [0, 1] for c in classes_seen[1:])
@@ -610,16 +618,9 @@ def test_encoder_dropout_is_active_in_training_only():
 # -- regularisers: token noise and label smoothing ------------------------------------
 def _captured_inputs(prior, monkeypatch, tokens, labels, seed=3):
     """The token ids :meth:`MaskGITPrior.logits` receives in one forward pass."""
-    seen = []
-    original = prior.logits
-
-    def spy(inputs, class_ids):
-        seen.append(inputs.clone())
-        return original(inputs, class_ids)
-
-    monkeypatch.setattr(prior, "logits", spy)
+    calls = _record_logits_calls(prior, monkeypatch)
     out = prior(tokens, labels, generator=_gen(seed))
-    return seen[0], out
+    return calls[0][0], out
 
 
 def test_token_noise_replaces_visible_tokens_only(monkeypatch):
