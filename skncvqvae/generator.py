@@ -17,11 +17,11 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from tqdm.auto import tqdm
 
 from ._base import BaseTorchEstimator, worker_threads
-from ._random import spawn_seeds
-from ._training import HeldOutMonitor, autocast, stage_progress
+from ._random import seeded, spawn_seeds
+from ._training import HeldOutMonitor, autocast, fine_tune, stage_progress
 from ._validation import check_n_samples
 from .metrics import fid_score
-from .nn import PRIOR_TERMS, MaskGITPrior
+from .nn import PRIOR_TERMS, MaskGITPrior, critic_loss
 from .tokenizer import NCVQVAETokenizer
 
 __all__ = ["NCVQVAEGenerator"]
@@ -225,6 +225,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Classifier-free guidance: share of samples trained without class; sampling scale (1: off).
     n_iterations, choice_temperature, temperature : int, float, float, default=10, 1.0, 1.5
         Decoding steps; noise on which tokens a step keeps; temperature of the draws (higher: newer).
+    critic_steps : int, default=0
+        Steps training a token critic after the prior (Token-Critic; the critic of TimeVQVAE's
+        enhanced sampling): it learns which ids of a grid the prior drew, and each decoding
+        step keeps the new ids it finds most real instead of the most likely ones. 0: none.
     resample_mask_ratio : float in (0, 1], default=0.5
         Fraction of a real series' tokens redrawn for each new series of :meth:`fit_resample`.
     quality : {"standard", "high"}, default="standard"
@@ -263,6 +267,8 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     ----------
     tokenizer_, decoder_loss_ : NCVQVAETokenizer, ndarray of shape (decoder_steps,)
         The fitted stage-1 model, and the loss of each step of its decoder's fine-tuning.
+    critic_loss_ : ndarray of shape (critic_steps,)
+        The token critic's loss at each training step (empty without a critic).
     classes_, class_counts_ : ndarray or None
         Class labels seen in ``fit`` and their counts (``None`` when fitted without labels).
     n_features_in_, n_channels_, n_timepoints_ : int
@@ -313,6 +319,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
         "guidance_scale": [Interval(numbers.Real, 0, None, closed="left")],
         "resample_mask_ratio": [Interval(numbers.Real, 0, 1, closed="right")],
+        "critic_steps": [Interval(numbers.Integral, 0, None, closed="left")],
         "ema_decay": [Interval(numbers.Real, 0, 1, closed="left"), None],
         "quality": [StrOptions({"standard", "high"})],
         "decoder_steps": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -339,6 +346,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         choice_temperature=1.0,
         temperature=1.5,
         guidance_scale=2.0,
+        critic_steps=0,
         resample_mask_ratio=0.5,
         quality="standard",
         decoder_steps=1000,
@@ -372,6 +380,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         self.choice_temperature = choice_temperature
         self.temperature = temperature
         self.guidance_scale = guidance_scale
+        self.critic_steps = critic_steps
         self.resample_mask_ratio = resample_mask_ratio
         self.quality = quality
         self.decoder_steps = decoder_steps
@@ -494,7 +503,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         # one bar with an ETA over the three trainings; stage 1 adds its steps as it starts
         prior_epochs = self._n_epochs(n_prior) - (len(self.net_.history) if resume else 0)
         steps = max(prior_epochs, 0) * math.ceil(n_prior / self.batch_size)
-        steps += 0 if resume else self.decoder_steps
+        steps += (0 if resume else self.decoder_steps) + self.critic_steps
         with stage_progress(self, steps, "NC-VQVAE fit", enabled=bool(self.verbose)):
             tokenizer = self._fit_tokenizer(X3, tokenizer_seed, resume)
             if (tokenizer.n_channels_, tokenizer.n_timepoints_) != X3.shape[1:]:
@@ -516,15 +525,19 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             else:
                 decoder_loss = np.empty(0)
             resume_prior = resume and tokenizer is self.tokenizer_
+            if resume_prior:  # the prior trains on alone; _fit_critic trains a new critic
+                self.net_.module_.critic = None
             net, monitor = self._fit_prior(
                 tokenizer, tokens, labels, classes, prior_seed, resume_prior, held_out
             )
+            critic_losses = self._fit_critic(net, tokens, labels)
             scores = None if monitor is None else np.asarray(monitor.scores)
             self._set_fitted(
                 net,
                 **shape,
                 tokenizer_=tokenizer,
                 decoder_loss_=decoder_loss,
+                critic_loss_=critic_losses,
                 classes_=classes,
                 class_counts_=counts,
                 validation_scores_=scores,
@@ -579,6 +592,48 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             check_every=check_every,
         )
         return net, monitor
+
+    def _fit_critic(self, net, tokens: np.ndarray, labels) -> np.ndarray:
+        """Give the fitted prior a new token critic trained ``critic_steps`` steps; its losses.
+
+        With ``critic_steps=0`` any critic of an earlier fit is removed. The
+        critic trains on every series' grid, against the prior's own redraws.
+        """
+        module = net.module_
+        module.critic = None
+        net.build_args_["module_kwargs"] = {**net.build_args_["module_kwargs"], "critic": False}
+        if not self.critic_steps:
+            return np.empty(0)
+        seed = spawn_seeds(self._seed(), 4)[3]
+        device = net.device
+        grids = torch.as_tensor(tokens.reshape(len(tokens), -1), device=device)
+        if labels is None:
+            classes = torch.full((len(grids),), module.null_class, device=device)
+        else:
+            classes = torch.as_tensor(labels, dtype=torch.long, device=device)
+        p_unconditional = self.p_unconditional if labels is not None else 0.0
+        generator = torch.Generator(device=device).manual_seed(spawn_seeds(seed, 1)[0])
+        with seeded(seed), worker_threads():
+            critic = module.add_critic()
+            losses = fine_tune(
+                critic,
+                lambda t, c: (
+                    critic_loss(
+                        critic, module, t, c, p_unconditional=p_unconditional, generator=generator
+                    ).loss
+                ),
+                (grids, classes),
+                n_steps=self.critic_steps,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                seed=seed,
+                mixed_precision=self._mixed_precision(),
+                verbose=self.verbose,
+                description="token critic",
+            )
+        net.build_args_["module_kwargs"]["critic"] = True
+        return np.asarray(losses)
 
     # -- sampling ----------------------------------------------------------------------
     def _class_ids(self, n_samples: int, y, rng: np.random.Generator):

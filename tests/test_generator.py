@@ -935,6 +935,8 @@ def test_y_length_mismatch(unit_test_data):
         dict(p_unconditional=1.5),
         dict(token_noise=1.0),
         dict(label_smoothing=-0.1),
+        dict(critic_steps=-1),
+        dict(critic_steps=2.5),
         dict(resample_mask_ratio=0.0),
         dict(resample_mask_ratio=1.5),
         dict(lr=0.0),
@@ -1337,3 +1339,86 @@ def test_prior_regularisers_reach_the_prior_and_are_reproducible(unit_gen, unit_
     np.testing.assert_array_equal(
         again.sample(4, random_state=0)[0], gen.sample(4, random_state=0)[0]
     )
+
+
+# -- the token critic (critic_steps) ---------------------------------------------------
+def test_default_generator_has_no_critic(unit_gen):
+    assert unit_gen.critic_steps == 0
+    assert unit_gen.net_.module_.critic is None
+    assert unit_gen.critic_loss_.shape == (0,)
+
+
+@pytest.fixture(scope="module")
+def critic_gen(unit_gen, unit_test_data):
+    """``unit_gen``'s stage 1 and prior settings with a token critic of 30 steps."""
+    X, y = unit_test_data
+    base = dict(tokenizer=unit_gen.tokenizer_, refit_tokenizer=False, decoder_steps=0)
+    with one_torch_thread():
+        plain = clone(unit_gen).set_params(**base).fit(X, y)
+        gen = clone(unit_gen).set_params(**base, critic_steps=30).fit(X, y)
+    return plain, gen
+
+
+def test_critic_is_trained_after_the_prior_and_leaves_it_unchanged(critic_gen):
+    plain, gen = critic_gen
+    module = gen.net_.module_
+    assert module.critic is not None
+    assert gen.critic_loss_.shape == (30,) and np.isfinite(gen.critic_loss_).all()
+    assert gen.critic_loss_[0] == pytest.approx(np.log(2), abs=0.15)  # an untrained critic
+    own = {k: v for k, v in module.state_dict().items() if not k.startswith("critic.")}
+    reference = plain.net_.module_.state_dict()
+    assert own.keys() == reference.keys()
+    assert all(torch.equal(own[k], reference[k]) for k in own)
+    assert [row["loss"] for row in gen.history_] == [row["loss"] for row in plain.history_]
+
+
+def test_critic_changes_the_samples_reproducibly(critic_gen, unit_gen, unit_test_data):
+    X, y = unit_test_data
+    plain, gen = critic_gen
+    first = gen.sample(6, random_state=0)[0]
+    assert not np.array_equal(first, plain.sample(6, random_state=0)[0])
+    np.testing.assert_array_equal(gen.sample(6, random_state=0)[0], first)
+    with one_torch_thread():
+        again = _fit(clone(gen).set_params(tokenizer=unit_gen.tokenizer_), X, y)
+    np.testing.assert_array_equal(again.critic_loss_, gen.critic_loss_)
+    np.testing.assert_array_equal(again.sample(6, random_state=0)[0], first)
+
+
+def test_critic_survives_save_and_load(critic_gen, tmp_path):
+    _, gen = critic_gen
+    loaded = skncvqvae.load(gen.save(tmp_path / "critic.safetensors"))
+    assert loaded.net_.module_.critic is not None
+    np.testing.assert_array_equal(loaded.critic_loss_, gen.critic_loss_)
+    np.testing.assert_array_equal(
+        loaded.sample(5, random_state=1)[0], gen.sample(5, random_state=1)[0]
+    )
+
+
+def test_warm_start_without_critic_steps_removes_the_critic(critic_gen, unit_test_data):
+    X, y = unit_test_data
+    gen = copy.deepcopy(critic_gen[1])
+    epochs = len(gen.history_)
+    with one_torch_thread():
+        gen.set_params(warm_start=True, max_epochs=epochs + 1, critic_steps=0).fit(X, y)
+    assert len(gen.history_) == epochs + 1
+    assert gen.net_.module_.critic is None and gen.critic_loss_.shape == (0,)
+    assert not any(k.startswith("critic.") for k in gen.net_.module_.state_dict())
+
+
+def test_warm_start_with_a_critic_trains_a_new_one(critic_gen, unit_test_data):
+    X, y = unit_test_data
+    gen = copy.deepcopy(critic_gen[1])
+    epochs = len(gen.history_)
+    with one_torch_thread():
+        gen.set_params(warm_start=True, max_epochs=epochs + 1, critic_steps=5).fit(X, y)
+    assert len(gen.history_) == epochs + 1
+    assert gen.critic_loss_.shape == (5,)
+    assert gen.sample(3, random_state=0)[0].shape == (3, *X.shape[1:])
+
+
+def test_unconditional_generator_with_a_critic(unit_test_data):
+    X, _ = unit_test_data
+    gen = _fit(make_gen(critic_steps=5), X)
+    assert gen.net_.module_.critic is not None and gen.critic_loss_.shape == (5,)
+    X_new, y_new = gen.sample(4, random_state=0)
+    assert X_new.shape == (4, *X.shape[1:]) and y_new is None

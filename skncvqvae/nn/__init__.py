@@ -14,7 +14,8 @@ Trainable models, whose ``forward`` returns a :class:`ModelOutput` (the loss
 and its terms), so that one skorch net trains them all:
 
 - :class:`NCVQVAEModule`: stage 1, the tokenizer;
-- :class:`MaskGITPrior`: stage 2, the class-conditional prior over tokens;
+- :class:`MaskGITPrior`: stage 2, the class-conditional prior over tokens, with an
+  optional :class:`TokenCritic` (trained on :func:`critic_loss`) for its sampling;
 - :class:`FCNModule`: the FCN of :class:`skncvqvae.metrics.FCNClassifier`.
 
 Every module's defaults are the reference values of the NC-VQVAE thesis and
@@ -27,7 +28,16 @@ from ._augmentations import AUGMENTATIONS, augment, check_augmentations
 from ._encoder_decoder import Decoder, Encoder, ResBlock, latent_width, n_downsampling
 from ._fcn import FCN_TERMS, FCNModule
 from ._output import ModelOutput
-from ._prior import PRIOR_TERMS, MaskGITPrior, cosine_schedule, gumbel_noise, n_masked_after_step
+from ._prior import (
+    CRITIC_TERMS,
+    PRIOR_TERMS,
+    MaskGITPrior,
+    TokenCritic,
+    cosine_schedule,
+    critic_loss,
+    gumbel_noise,
+    n_masked_after_step,
+)
 from ._quantizer import QuantizerOutput, VectorQuantizer, perplexity
 from ._ssl import SSL_LOSSES, IterNorm, Projector, barlow_twins_loss, vibcreg_loss
 from ._stage1 import (
@@ -42,6 +52,7 @@ from ._time_frequency import hop_length, istft, stft, stft_shape
 
 __all__ = [
     "AUGMENTATIONS",
+    "CRITIC_TERMS",
     "FCN_TERMS",
     "LOSS_TERMS",
     "PRIOR_TERMS",
@@ -57,10 +68,12 @@ __all__ = [
     "QuantizerOutput",
     "ResBlock",
     "Stage1Output",
+    "TokenCritic",
     "VectorQuantizer",
     "augment",
     "barlow_twins_loss",
     "check_augmentations",
+    "critic_loss",
     "cosine_schedule",
     "global_pool",
     "gumbel_noise",

@@ -16,6 +16,14 @@ a ``temperature``, score
 them by ``log p + choice_temperature * (1 - s/T) * Gumbel``, and re-mask the
 ``floor(gamma(s/T) N)`` least confident new ids, so that after ``T`` steps
 every position is decided.
+
+Token critic (optional; Lezama et al. 2022, "Token-Critic", and the critic of
+Lee et al. 2023's enhanced sampling for TimeVQVAE): a second transformer,
+:class:`TokenCritic`, learns which tokens of a complete grid the prior drew
+and which are real (:func:`critic_loss`: real grids with a cosine-scheduled
+share of positions masked and redrawn by the prior). With a critic
+(:meth:`MaskGITPrior.add_critic`), each decoding step keeps the new ids the
+critic finds most real instead of those the prior finds most likely.
 """
 
 from __future__ import annotations
@@ -31,8 +39,11 @@ from torch import nn
 from ._output import ModelOutput
 
 __all__ = [
+    "CRITIC_TERMS",
     "MaskGITPrior",
     "PRIOR_TERMS",
+    "TokenCritic",
+    "critic_loss",
     "cosine_schedule",
     "gumbel_noise",
     "n_masked_after_step",
@@ -67,6 +78,7 @@ def gumbel_noise(shape, generator: torch.Generator | None, device) -> torch.Tens
 
 
 PRIOR_TERMS = ("loss", "masked_accuracy")
+CRITIC_TERMS = ("loss", "accuracy")
 
 
 # -- the transformer -----------------------------------------------------------
@@ -145,6 +157,94 @@ class _Encoder(nn.Module):
         return x
 
 
+class TokenCritic(nn.Module):
+    """Transformer that scores each token of a complete grid: drawn by the prior, or real.
+
+    Parameters
+    ----------
+    n_tokens : int
+        Sequence length ``N``.
+    codebook : Tensor of shape (K, D)
+        Initialises the token embedding (``K`` ids, no mask id: grids are complete).
+    n_classes : int
+        Number of classes; the class embedding has a last, null entry.
+    hidden_dim, n_layers, n_heads, ff_dim : int
+        Transformer width, depth, heads and feed-forward width.
+    """
+
+    def __init__(
+        self,
+        n_tokens: int,
+        codebook: torch.Tensor,
+        n_classes: int,
+        *,
+        hidden_dim: int,
+        n_layers: int,
+        n_heads: int,
+        ff_dim: int,
+    ):
+        super().__init__()
+        codebook = torch.as_tensor(codebook, dtype=torch.float32)
+        self.n_tokens = n_tokens
+        self.null_class = n_classes
+        self.token_embedding = nn.Embedding.from_pretrained(codebook.clone(), freeze=False)
+        self.input_proj = nn.Linear(codebook.shape[1], hidden_dim)
+        self.class_embedding = nn.Embedding(n_classes + 1, hidden_dim)
+        self.position_embedding = nn.Parameter(torch.zeros(1, n_tokens + 1, hidden_dim))
+        nn.init.trunc_normal_(self.position_embedding, std=0.02)
+        self.transformer = _Encoder(hidden_dim, n_heads, ff_dim, 0.0, n_layers)
+        self.norm = nn.LayerNorm(hidden_dim)
+        self.head = nn.Linear(hidden_dim, 1)
+
+    def forward(self, tokens: torch.Tensor, class_ids: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, N)`` that each id of the complete grids ``tokens`` was drawn by the prior."""
+        h = self.input_proj(self.token_embedding(tokens))
+        h = torch.cat([self.class_embedding(class_ids)[:, None], h], dim=1)
+        h = self.norm(self.transformer(h + self.position_embedding))[:, 1:]
+        return self.head(h)[..., 0]
+
+
+def critic_loss(
+    critic: TokenCritic,
+    prior: MaskGITPrior,
+    tokens: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    *,
+    p_unconditional: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> ModelOutput:
+    """The critic's binary cross-entropy on real grids partly redrawn by the prior.
+
+    Per grid, ``ceil(gamma(t) N)`` random positions (``t ~ U(0, 1)``, as the
+    prior trains) are masked and drawn by ``prior`` from its logits given the
+    rest and the class (temperature 1, no gradient); the critic learns to
+    tell them (target 1) from the real ids (target 0), and sees the null class
+    with probability ``p_unconditional``. Ids the prior redraws unchanged keep
+    target 1, as in Token-Critic: the target is "was masked".
+    """
+    batch, n = tokens.shape
+    device = tokens.device
+    if labels is None:
+        labels = torch.full((batch,), prior.null_class, device=device, dtype=torch.long)
+    labels = labels.long()
+    t = torch.rand(batch, generator=generator, device=device)
+    n_mask = torch.ceil(cosine_schedule(t).to(device) * n).clamp(1, n).long()
+    ranks = torch.rand(batch, n, generator=generator, device=device).argsort(1).argsort(1)
+    mask = ranks < n_mask[:, None]
+    with torch.no_grad():
+        logits = prior.logits(torch.where(mask, prior.mask_id, tokens), labels).float()
+        drawn = (logits + gumbel_noise(logits.shape, generator, device)).argmax(-1)
+    grids = torch.where(mask, drawn, tokens)
+    if p_unconditional > 0:
+        drop = torch.rand(batch, generator=generator, device=device) < p_unconditional
+        labels = torch.where(drop, torch.full_like(labels, prior.null_class), labels)
+    scores = critic(grids, labels)
+    target = mask.to(scores.dtype)
+    loss = F.binary_cross_entropy_with_logits(scores, target)
+    accuracy = ((scores > 0) == mask).float().mean()
+    return ModelOutput(loss=loss, terms={"loss": loss.detach(), "accuracy": accuracy})
+
+
 class MaskGITPrior(nn.Module):
     """Bidirectional transformer over token sequences with a class token.
 
@@ -178,6 +278,9 @@ class MaskGITPrior(nn.Module):
     label_smoothing : float
         Label smoothing of the training cross-entropy (0: none). Held-out and
         evaluation losses are always unsmoothed.
+    critic : bool
+        Build a :class:`TokenCritic` of the transformer's size as ``self.critic``
+        (:meth:`add_critic`); ``False``: ``self.critic`` is ``None``.
     """
 
     def __init__(
@@ -195,6 +298,7 @@ class MaskGITPrior(nn.Module):
         p_unconditional: float = 0.2,
         token_noise: float = 0.0,
         label_smoothing: float = 0.0,
+        critic: bool = False,
     ):
         super().__init__()
         if prior_input not in ("tokens", "codebook"):
@@ -234,6 +338,30 @@ class MaskGITPrior(nn.Module):
         self.norm = nn.LayerNorm(hidden_dim)
         if prior_input == "tokens":
             self.to_code_dim = nn.Linear(hidden_dim, code_dim)
+        self._critic_args = dict(
+            hidden_dim=hidden_dim, n_layers=n_layers, n_heads=n_heads, ff_dim=ff_dim
+        )
+        self.critic: TokenCritic | None = None
+        if critic:
+            self.add_critic(codebook)
+
+    def add_critic(self, codebook: torch.Tensor | None = None) -> TokenCritic:
+        """Give the prior a new, untrained :class:`TokenCritic` (replacing any) and return it.
+
+        Its weights are drawn inside a fork of torch's random state, so that
+        adding a critic leaves the draws that follow unchanged. ``codebook``
+        initialises its token embedding (default: the prior's input codes).
+        """
+        if codebook is None:
+            codebook = self.codes if self.prior_input == "codebook" else self.token_embedding.weight
+            codebook = codebook[: self.codebook_size]
+        device = self.position_embedding.device
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            critic = TokenCritic(
+                self.n_tokens, codebook.detach().cpu(), self.n_classes, **self._critic_args
+            )
+        self.critic = critic.to(device)
+        return self.critic
 
     # -- logits ----------------------------------------------------------------
     def _embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -311,6 +439,7 @@ class MaskGITPrior(nn.Module):
         guidance_scale: float = 1.0,
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
+        use_critic: bool = True,
     ) -> torch.Tensor:
         """Iterative decoding of ``len(class_ids)`` sequences; returns ids ``(B, N)``.
 
@@ -320,8 +449,10 @@ class MaskGITPrior(nn.Module):
         on each row's own number of masked positions) and the others are kept,
         which gives variations of given sequences. ``temperature`` divides the
         logits before each draw (above 1: less likely ids, more varied
-        sequences). The module's train/eval
-        mode is restored on return.
+        sequences). With a critic (and ``use_critic``), a step keeps the new
+        ids that the critic scores most real, with the same annealed noise,
+        instead of the most likely ones; decided ids are never redrawn either
+        way. The module's train/eval mode is restored on return.
         """
         was_training = self.training
         self.eval()
@@ -347,9 +478,13 @@ class MaskGITPrior(nn.Module):
             logits = logits / temperature  # exact for 1: x / 1.0 == x in floating point
             sampled = (logits + gumbel_noise(logits.shape, generator, device)).argmax(-1)
             sampled = torch.where(unknown, sampled, tokens)
-            log_probs = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]
+            if use_critic and self.critic is not None:
+                # log-odds of "real" under the critic, in place of the id's log-probability
+                score = -self.critic(sampled, class_ids).float()
+            else:
+                score = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]
             anneal = choice_temperature * (1.0 - step / n_iterations)
-            confidence = log_probs + anneal * gumbel_noise(log_probs.shape, generator, device)
+            confidence = score + anneal * gumbel_noise(score.shape, generator, device)
             confidence = torch.where(unknown, confidence, torch.full_like(confidence, math.inf))
             n_unknown = unknown.sum(dim=1)
             n_remask = n_masked_after_step(step, n_iterations, n_start)
