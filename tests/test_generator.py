@@ -1394,25 +1394,18 @@ def test_critic_survives_save_and_load(critic_gen, tmp_path):
     )
 
 
-def test_warm_start_without_critic_steps_removes_the_critic(critic_gen, unit_test_data):
+@pytest.mark.parametrize("critic_steps", [0, 5])
+def test_warm_start_removes_or_retrains_the_critic(critic_gen, unit_test_data, critic_steps):
     X, y = unit_test_data
     gen = copy.deepcopy(critic_gen[1])
     epochs = len(gen.history_)
     with one_torch_thread():
-        gen.set_params(warm_start=True, max_epochs=epochs + 1, critic_steps=0).fit(X, y)
+        gen.set_params(warm_start=True, max_epochs=epochs + 1, critic_steps=critic_steps)
+        gen.fit(X, y)
     assert len(gen.history_) == epochs + 1
-    assert gen.net_.module_.critic is None and gen.critic_loss_.shape == (0,)
-    assert not any(k.startswith("critic.") for k in gen.net_.module_.state_dict())
-
-
-def test_warm_start_with_a_critic_trains_a_new_one(critic_gen, unit_test_data):
-    X, y = unit_test_data
-    gen = copy.deepcopy(critic_gen[1])
-    epochs = len(gen.history_)
-    with one_torch_thread():
-        gen.set_params(warm_start=True, max_epochs=epochs + 1, critic_steps=5).fit(X, y)
-    assert len(gen.history_) == epochs + 1
-    assert gen.critic_loss_.shape == (5,)
+    assert gen.critic_loss_.shape == (critic_steps,)
+    has_critic = any(k.startswith("critic.") for k in gen.net_.module_.state_dict())
+    assert (gen.net_.module_.critic is not None) == has_critic == bool(critic_steps)
     assert gen.sample(3, random_state=0)[0].shape == (3, *X.shape[1:])
 
 

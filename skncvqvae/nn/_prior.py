@@ -77,6 +77,39 @@ def gumbel_noise(shape, generator: torch.Generator | None, device) -> torch.Tens
     return -torch.log(-torch.log(u))
 
 
+def _class_ids(labels, batch: int, null_class: int, device) -> torch.Tensor:
+    """``labels`` as long class ids, or the null class for every row when ``None``."""
+    if labels is None:
+        return torch.full((batch,), null_class, device=device, dtype=torch.long)
+    return labels.long()
+
+
+def _drop_labels(labels, p: float, null_class: int, generator) -> torch.Tensor:
+    """``labels`` with each replaced by the null class with probability ``p`` (classifier-free
+    guidance's training); draws nothing at ``p = 0``."""
+    if p <= 0:
+        return labels
+    drop = torch.rand(len(labels), generator=generator, device=labels.device) < p
+    return torch.where(drop, torch.full_like(labels, null_class), labels)
+
+
+def _training_mask(batch: int, n: int, generator, device) -> torch.Tensor:
+    """Training mask ``(B, N)``: ``ceil(gamma(t) N)`` random positions per row, ``t ~ U(0, 1)``."""
+    t = torch.rand(batch, generator=generator, device=device)
+    n_mask = torch.ceil(cosine_schedule(t).to(device) * n).clamp(1, n).long()
+    scores = torch.rand(batch, n, generator=generator, device=device)
+    return scores.argsort(dim=1).argsort(dim=1) < n_mask[:, None]
+
+
+def _encode_with_class(module: nn.Module, h: torch.Tensor, class_ids: torch.Tensor):
+    """``module``'s transformer over ``h`` ``(B, N, hidden)`` after a class token, which it drops.
+
+    ``module`` has ``class_embedding``, ``position_embedding``, ``transformer`` and ``norm``.
+    """
+    h = torch.cat([module.class_embedding(class_ids)[:, None], h], dim=1)
+    return module.norm(module.transformer(h + module.position_embedding))[:, 1:]
+
+
 PRIOR_TERMS = ("loss", "masked_accuracy")
 CRITIC_TERMS = ("loss", "accuracy")
 
@@ -198,9 +231,7 @@ class TokenCritic(nn.Module):
 
     def forward(self, tokens: torch.Tensor, class_ids: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, N)`` that each id of the complete grids ``tokens`` was drawn by the prior."""
-        h = self.input_proj(self.token_embedding(tokens))
-        h = torch.cat([self.class_embedding(class_ids)[:, None], h], dim=1)
-        h = self.norm(self.transformer(h + self.position_embedding))[:, 1:]
+        h = _encode_with_class(self, self.input_proj(self.token_embedding(tokens)), class_ids)
         return self.head(h)[..., 0]
 
 
@@ -223,21 +254,13 @@ def critic_loss(
     target 1, as in Token-Critic: the target is "was masked".
     """
     batch, n = tokens.shape
-    device = tokens.device
-    if labels is None:
-        labels = torch.full((batch,), prior.null_class, device=device, dtype=torch.long)
-    labels = labels.long()
-    t = torch.rand(batch, generator=generator, device=device)
-    n_mask = torch.ceil(cosine_schedule(t).to(device) * n).clamp(1, n).long()
-    ranks = torch.rand(batch, n, generator=generator, device=device).argsort(1).argsort(1)
-    mask = ranks < n_mask[:, None]
+    labels = _class_ids(labels, batch, prior.null_class, tokens.device)
+    mask = _training_mask(batch, n, generator, tokens.device)
     with torch.no_grad():
         logits = prior.logits(torch.where(mask, prior.mask_id, tokens), labels).float()
-        drawn = (logits + gumbel_noise(logits.shape, generator, device)).argmax(-1)
+        drawn = (logits + gumbel_noise(logits.shape, generator, tokens.device)).argmax(-1)
     grids = torch.where(mask, drawn, tokens)
-    if p_unconditional > 0:
-        drop = torch.rand(batch, generator=generator, device=device) < p_unconditional
-        labels = torch.where(drop, torch.full_like(labels, prior.null_class), labels)
+    labels = _drop_labels(labels, p_unconditional, prior.null_class, generator)
     scores = critic(grids, labels)
     target = mask.to(scores.dtype)
     loss = F.binary_cross_entropy_with_logits(scores, target)
@@ -372,9 +395,7 @@ class MaskGITPrior(nn.Module):
 
     def logits(self, tokens: torch.Tensor, class_ids: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, N, K)`` for token ids ``(B, N)`` (mask id ``K``) and classes ``(B,)``."""
-        h = self.input_proj(self._embed_tokens(tokens))
-        h = torch.cat([self.class_embedding(class_ids)[:, None], h], dim=1)
-        h = self.norm(self.transformer(h + self.position_embedding))[:, 1:]
+        h = _encode_with_class(self, self.input_proj(self._embed_tokens(tokens)), class_ids)
         if self.prior_input == "tokens":
             weight = self.token_embedding.weight[: self.codebook_size]
             return self.to_code_dim(h) @ weight.t() + self.output_bias
@@ -403,17 +424,10 @@ class MaskGITPrior(nn.Module):
     ) -> ModelOutput:
         batch, n = tokens.shape
         device = tokens.device
-        if labels is None:
-            labels = torch.full((batch,), self.null_class, device=device, dtype=torch.long)
-        labels = labels.long()
-        if self.training and self.p_unconditional > 0:
-            drop = torch.rand(batch, generator=generator, device=device) < self.p_unconditional
-            labels = torch.where(drop, torch.full_like(labels, self.null_class), labels)
-        t = torch.rand(batch, generator=generator, device=device)
-        n_mask = torch.ceil(cosine_schedule(t).to(device) * n).clamp(1, n).long()
-        scores = torch.rand(batch, n, generator=generator, device=device)
-        ranks = scores.argsort(dim=1).argsort(dim=1)
-        mask = ranks < n_mask[:, None]
+        labels = _class_ids(labels, batch, self.null_class, device)
+        if self.training:
+            labels = _drop_labels(labels, self.p_unconditional, self.null_class, generator)
+        mask = _training_mask(batch, n, generator, device)
         inputs = torch.where(mask, torch.full_like(tokens, self.mask_id), tokens)
         if self.training and self.token_noise > 0:
             noisy = ~mask & (
