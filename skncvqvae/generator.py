@@ -229,6 +229,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
         Steps training a token critic after the prior (Token-Critic; the critic of TimeVQVAE's
         enhanced sampling): it learns which ids of a grid the prior drew, and each decoding
         step keeps the new ids it finds most real instead of the most likely ones. 0: none.
+        Not available with a tokenizer's ``frequency_split`` (a ``ValueError`` in ``fit``).
     resample_mask_ratio : float in (0, 1], default=0.5
         Fraction of a real series' tokens redrawn for each new series of :meth:`fit_resample`.
     quality : {"standard", "high"}, default="standard"
@@ -493,6 +494,11 @@ class NCVQVAEGenerator(BaseTorchEstimator):
     def _fit(self, X3: np.ndarray, shape: dict, y) -> NCVQVAEGenerator:
         """:meth:`fit` on the validated collection ``X3`` and its shape attributes."""
         labels, classes, counts = _encode_labels(y, len(X3))
+        if self.critic_steps and getattr(self.tokenizer, "frequency_split", None) is not None:
+            raise ValueError(
+                "critic_steps > 0 needs a tokenizer of one token stream; set critic_steps=0 "
+                "or tokenizer__frequency_split=None."
+            )
         resume = self._can_resume(shape) and _same_classes(self.classes_, classes)
         tokenizer_seed, prior_seed, decoder_seed = spawn_seeds(self._seed(), 3)
         held_out = None
@@ -569,6 +575,10 @@ class NCVQVAEGenerator(BaseTorchEstimator):
                 1, math.ceil(self._check_steps / math.ceil(len(keep) / self.batch_size))
             )
         n_classes = 0 if classes is None else len(classes)
+        bands = tokenizer.net_.module_.bands
+        first_stream = None  # low-frequency rows first: (positions, ids)
+        if len(bands) == 2:
+            first_stream = (bands[0][1] * tokenizer.token_shape_[1], tokenizer.codebook_size)
         net = self._fit_net(
             MaskGITPrior,
             data,
@@ -588,6 +598,7 @@ class NCVQVAEGenerator(BaseTorchEstimator):
             token_noise=self.token_noise,
             label_smoothing=self.label_smoothing,
             p_unconditional=self.p_unconditional if n_classes else 0.0,
+            first_stream=first_stream,
             monitor=monitor,
             check_every=check_every,
         )

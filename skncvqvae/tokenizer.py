@@ -59,6 +59,14 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
     hidden_dim, n_resnet_blocks, downsampled_width, projector_dim : int, default=64, 2, 8 and 1024
         Width of the encoder and decoder, residual blocks in each, target width of the token
         grid (it sets the number of strided blocks) and width of the SSL projector.
+    frequency_split : int or None, default=None
+        ``None``: one encoder, codebook and decoder for the whole STFT image (the thesis's naive
+        TimeVQVAE). An int ``s`` in ``[1, n_fft // 2]``: TimeVQVAE's split into a low-frequency
+        stream (the ``s`` lowest STFT rows; 1 as in TimeVQVAE) and a high-frequency stream (the
+        other rows), each with its own encoder, ``codebook_size`` codes and decoder. The token
+        grid keeps its shape; ids of the high-frequency rows lie in ``[codebook_size, 2 *
+        codebook_size)``, and :class:`NCVQVAEGenerator`'s prior draws the low-frequency rows
+        first, then the high-frequency rows given them.
     aug_recon_weight, ssl_weight, commitment_weight : float, default=0.1, 1.0 and 1.0
         Weights of the view's reconstruction loss, the SSL loss and the commitment loss.
     max_epochs : int or "auto", default="auto"
@@ -90,10 +98,12 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         ``X.shape[1]`` in fit, as in scikit-learn; the channels and length of the series.
     hop_length_, token_shape_, n_tokens_ : int, tuple of int, int
         The STFT hop (``None`` resolved), ``(H, W)`` of the token grid and ``H * W``.
+    n_codes_ : int
+        Number of token ids: ``codebook_size``, or twice it with a ``frequency_split``.
     mean_, scale_ : ndarray of shape (n_channels,)
         Per-channel standardisation of the training data.
-    codebook_ : ndarray of shape (codebook_size, codebook_dim)
-        The fitted code vectors (a float32 copy).
+    codebook_ : ndarray of shape (n_codes_, codebook_dim)
+        The fitted code vectors (a float32 copy; the streams' codebooks stacked, low first).
     n_steps_ : int
         Optimisation steps of the training budget (from the fitted learning-rate schedule).
     net_ : SelfLossNet
@@ -127,6 +137,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_resnet_blocks": [Interval(numbers.Integral, 0, None, closed="left")],
         "downsampled_width": [Interval(numbers.Integral, 1, None, closed="left")],
+        "frequency_split": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "aug_recon_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "ssl_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "projector_dim": [Interval(numbers.Integral, 2, None, closed="left")],
@@ -150,6 +161,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         hidden_dim=64,
         n_resnet_blocks=2,
         downsampled_width=8,
+        frequency_split=None,
         aug_recon_weight=0.1,
         ssl_weight=1.0,
         projector_dim=1024,
@@ -177,6 +189,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         self.hidden_dim = hidden_dim
         self.n_resnet_blocks = n_resnet_blocks
         self.downsampled_width = downsampled_width
+        self.frequency_split = frequency_split
         self.aug_recon_weight = aug_recon_weight
         self.ssl_weight = ssl_weight
         self.projector_dim = projector_dim
@@ -244,6 +257,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
             codebook_dim=self.codebook_dim,
             n_resnet_blocks=self.n_resnet_blocks,
             downsampled_width=self.downsampled_width,
+            frequency_split=self.frequency_split,
             ssl=self.ssl,
             augmentations=augmentations,
             aug_recon_weight=self.aug_recon_weight,
@@ -261,6 +275,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
             hop_length_=hop,
             token_shape_=token_shape,
             n_tokens_=int(np.prod(token_shape)),
+            n_codes_=int(net.module_.n_codes),
         )
         return self
 
@@ -283,12 +298,20 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         return int(self.hop_length)
 
     def _check_n_fft_and_augmentations(self) -> tuple[str, ...]:
-        """Check ``n_fft``; return the augmentations of the second view (``()`` without SSL)."""
+        """Check ``n_fft`` and ``frequency_split``; return the augmentations of the second view
+        (``()`` without SSL)."""
         if self.n_fft % 2:
             # the STFT grid of an odd n_fft does not invert to the input length
             raise InvalidParameterError(
                 f"The 'n_fft' parameter of {type(self).__name__} must be an even int >= 4. "
                 f"Got {self.n_fft!r} instead."
+            )
+        if self.frequency_split is not None and self.frequency_split > self.n_fft // 2:
+            # both streams need at least one of the n_fft // 2 + 1 rows
+            raise InvalidParameterError(
+                f"The 'frequency_split' parameter of {type(self).__name__} must be None or an "
+                f"int in [1, n_fft // 2 = {self.n_fft // 2}]. Got {self.frequency_split!r} "
+                "instead."
             )
         if self.ssl is None:
             return ()
@@ -338,7 +361,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
 
     @property
     def codebook_(self) -> np.ndarray:
-        """The fitted code vectors, ``(codebook_size, codebook_dim)`` float32 (a copy)."""
+        """The fitted code vectors, ``(n_codes_, codebook_dim)`` float32 (a copy)."""
         check_is_fitted(self)
         return self.net_.module_.quantizer.embed.detach().cpu().numpy().copy()
 
@@ -408,7 +431,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
             ``(n_cases, 6 * codebook_dim)`` float for ``output="pyramid"``,
             ``(n_cases, 2 * codebook_dim)`` float for ``"pooled"``,
             ``(n_cases, n_tokens)`` int64 for ``"tokens"``, ``(n_cases,
-            codebook_size)`` float for ``"histogram"``. Floats are float64
+            n_codes_)`` float for ``"histogram"``. Floats are float64
             unless ``X`` is float32.
         """
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
@@ -430,12 +453,15 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         flat = indices.reshape(len(indices), -1)
         if self.output == "tokens":
             return flat.numpy().astype(np.int64)
-        counts = torch.zeros(len(flat), self.codebook_size, dtype=torch.float64)
+        counts = torch.zeros(len(flat), self.n_codes_, dtype=torch.float64)
         counts.scatter_add_(1, flat, torch.ones(flat.shape, dtype=torch.float64))
         return (counts / flat.shape[1]).numpy().astype(dtype)
 
     def encode(self, X, *, check_input=True) -> np.ndarray:
-        """Token grid of each series, ``(n_cases, H, W)`` int64 ids in ``[0, codebook_size)``.
+        """Token grid of each series, ``(n_cases, H, W)`` int64 ids in ``[0, n_codes_)``.
+
+        With a ``frequency_split`` of ``s``, rows ``0..s-1`` hold ids in ``[0,
+        codebook_size)`` and the other rows ids in ``[codebook_size, 2 * codebook_size)``.
 
         ``check_input=False`` skips the validation of ``X``, as in :meth:`fit`.
         """
@@ -475,11 +501,15 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         if not np.issubdtype(tokens.dtype, np.integer):
             if not np.issubdtype(tokens.dtype, np.number) or not np.all(tokens == np.round(tokens)):
                 raise ValueError(f"tokens must be integer ids; got dtype {tokens.dtype}.")
-        if tokens.min() < 0 or tokens.max() >= self.codebook_size:
-            raise ValueError(
-                f"tokens must lie in [0, {self.codebook_size}); got values from "
-                f"{tokens.min()} to {tokens.max()}."
-            )
+        for band, (start, stop) in enumerate(self.net_.module_.bands):
+            rows = tokens[:, start:stop]
+            low, high = band * self.codebook_size, (band + 1) * self.codebook_size
+            if rows.min() < low or rows.max() >= high:
+                where = "" if self.frequency_split is None else f" on rows {start}-{stop - 1}"
+                raise ValueError(
+                    f"tokens must lie in [{low}, {high}){where}; got values from "
+                    f"{rows.min()} to {rows.max()}."
+                )
         return torch.as_tensor(tokens.astype(np.int64))
 
     def get_feature_names_out(self, input_features=None):
@@ -498,7 +528,7 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         elif self.output == "tokens":
             names = [f"token{i}" for i in range(self.n_tokens_)]
         else:
-            names = [f"code{i}" for i in range(self.codebook_size)]
+            names = [f"code{i}" for i in range(self.n_codes_)]
         return np.asarray(names, dtype=object)
 
     @classmethod

@@ -17,6 +17,15 @@ ESTIMATORS = [
     estimator(**estimator._get_test_params())
     for estimator in (NCVQVAETokenizer, NCVQVAEGenerator, FCNClassifier)
 ]
+# the two-stream model (TimeVQVAE's frequency split), through the generator
+ESTIMATORS.append(
+    NCVQVAEGenerator(
+        **{
+            **NCVQVAEGenerator._get_test_params(),
+            "tokenizer": NCVQVAETokenizer(**NCVQVAETokenizer._get_test_params(), frequency_split=1),
+        }
+    )
+)
 
 # The checks feed 2D tables with 1 to 5 columns, read as short univariate
 # series: the padding warning is expected there (it is tested in test_tokenizer).

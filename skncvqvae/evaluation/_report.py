@@ -226,9 +226,7 @@ def _figures(config, data, fitted: dict, generated: dict) -> list[Path]:
     usage = {}
     for variant, generator in fitted.items():
         tokens = generator.tokenizer_.encode(X_test).ravel()
-        usage[variant] = (
-            np.bincount(tokens, minlength=generator.tokenizer_.codebook_size) / tokens.size
-        )
+        usage[variant] = np.bincount(tokens, minlength=generator.tokenizer_.n_codes_) / tokens.size
     paths.append(
         plotting.save_figure(
             plotting.plot_codebook_usage(usage, title="Codebook usage on the test split"),

@@ -5,6 +5,9 @@ Building blocks (``(B, C, L)`` series in, tensors out):
 - time-frequency transform: :func:`stft`, :func:`istft`, :func:`stft_shape`;
 - :class:`Encoder`, :class:`Decoder` and :class:`ResBlock` over STFT images;
 - :class:`VectorQuantizer`, an EMA codebook with a straight-through gradient;
+- :class:`BandEncoder`, :class:`BandQuantizer` and :class:`BandDecoder`: one
+  encoder, codebook and decoder per band of STFT rows (TimeVQVAE's low- and
+  high-frequency streams, :func:`frequency_bands`);
 - augmentations (:data:`AUGMENTATIONS`, :func:`augment`), each drawing from an
   explicit ``torch.Generator``;
 - SSL heads and losses: :class:`Projector`, :class:`IterNorm`,
@@ -48,6 +51,7 @@ from ._stage1 import (
     min_length,
     pyramid_pool,
 )
+from ._streams import BandDecoder, BandEncoder, BandQuantizer, frequency_bands
 from ._time_frequency import hop_length, istft, stft, stft_shape
 
 __all__ = [
@@ -57,6 +61,9 @@ __all__ = [
     "LOSS_TERMS",
     "PRIOR_TERMS",
     "SSL_LOSSES",
+    "BandDecoder",
+    "BandEncoder",
+    "BandQuantizer",
     "Decoder",
     "Encoder",
     "FCNModule",
@@ -75,6 +82,7 @@ __all__ = [
     "check_augmentations",
     "critic_loss",
     "cosine_schedule",
+    "frequency_bands",
     "global_pool",
     "gumbel_noise",
     "hop_length",

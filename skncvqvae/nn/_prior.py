@@ -24,6 +24,15 @@ and which are real (:func:`critic_loss`: real grids with a cosine-scheduled
 share of positions masked and redrawn by the prior). With a critic
 (:meth:`MaskGITPrior.add_critic`), each decoding step keeps the new ids the
 critic finds most real instead of those the prior finds most likely.
+
+Two token streams (optional; TimeVQVAE's low- and high-frequency streams):
+with ``first_stream=(n, k)``, the first ``n`` positions (the low-frequency rows)
+take ids ``[0, k)`` and the others ids ``[k, K)``. Training alternates, per
+grid, between the first stream's task (a cosine share of its positions masked,
+the second stream hidden) and the second's (the first stream visible, a cosine
+share of the second masked); sampling decodes the first stream, then the second
+given it, each over ``T`` steps. One transformer does both of the two priors that
+TimeVQVAE trains.
 """
 
 from __future__ import annotations
@@ -99,6 +108,28 @@ def _training_mask(batch: int, n: int, generator, device) -> torch.Tensor:
     n_mask = torch.ceil(cosine_schedule(t).to(device) * n).clamp(1, n).long()
     scores = torch.rand(batch, n, generator=generator, device=device)
     return scores.argsort(dim=1).argsort(dim=1) < n_mask[:, None]
+
+
+def _stream_training_masks(batch: int, n: int, n_first: int, generator, device):
+    """Training masks of two streams: ``(hidden (B, N), target (B, N))``.
+
+    Each row trains one stream, chosen with probability 1/2: ``ceil(gamma(t) n_s)`` of
+    its ``n_s`` positions are the targets (masked, and scored), as in
+    :func:`_training_mask`. A row training the first stream hides the whole second
+    stream too (it is drawn after the first); one training the second sees the first.
+    """
+    first = torch.rand(batch, generator=generator, device=device) < 0.5
+    t = torch.rand(batch, generator=generator, device=device)
+    size = torch.where(first, n_first, n - n_first)
+    n_mask = torch.ceil(cosine_schedule(t).to(device) * size).clamp(min=1)
+    n_mask = torch.minimum(n_mask.long(), size)
+    in_first = torch.arange(n, device=device) < n_first
+    stream = torch.where(first[:, None], in_first, ~in_first)
+    scores = torch.rand(batch, n, generator=generator, device=device)
+    scores = torch.where(stream, scores, torch.full_like(scores, 2.0))  # own stream first
+    target = scores.argsort(dim=1).argsort(dim=1) < n_mask[:, None]
+    hidden = target | (first[:, None] & ~in_first)
+    return hidden, target
 
 
 def _encode_with_class(module: nn.Module, h: torch.Tensor, class_ids: torch.Tensor):
@@ -304,6 +335,12 @@ class MaskGITPrior(nn.Module):
     critic : bool
         Build a :class:`TokenCritic` of the transformer's size as ``self.critic``
         (:meth:`add_critic`); ``False``: ``self.critic`` is ``None``.
+    first_stream : tuple of int (n_positions, n_ids) or None
+        Two token streams: the first ``n_positions`` positions take ids ``[0,
+        n_ids)``, the rest ids ``[n_ids, K)``; the prior learns and draws the first
+        stream before the second (module docstring). Logits of ids outside a
+        position's stream are set to a large negative value. ``None``: one stream.
+        No critic with two streams.
     """
 
     def __init__(
@@ -322,6 +359,7 @@ class MaskGITPrior(nn.Module):
         token_noise: float = 0.0,
         label_smoothing: float = 0.0,
         critic: bool = False,
+        first_stream: tuple[int, int] | None = None,
     ):
         super().__init__()
         if prior_input not in ("tokens", "codebook"):
@@ -338,6 +376,17 @@ class MaskGITPrior(nn.Module):
         self.p_unconditional = p_unconditional
         self.token_noise = token_noise
         self.label_smoothing = label_smoothing
+        self.first_stream = None if first_stream is None else tuple(int(v) for v in first_stream)
+        if self.first_stream is not None:
+            n_first, n_ids = self.first_stream
+            if not (1 <= n_first < n_tokens and 1 <= n_ids < self.codebook_size):
+                raise ValueError(
+                    f"first_stream must be (n_positions, n_ids) with 1 <= n_positions < "
+                    f"{n_tokens} and 1 <= n_ids < {self.codebook_size}; got {first_stream}."
+                )
+            in_first = torch.arange(n_tokens)[:, None] < n_first
+            first_ids = torch.arange(self.codebook_size)[None, :] < n_ids
+            self.register_buffer("allowed", in_first == first_ids, persistent=False)
 
         if prior_input == "tokens":
             self.token_embedding = nn.Embedding(self.codebook_size + 1, code_dim)
@@ -375,6 +424,8 @@ class MaskGITPrior(nn.Module):
         adding a critic leaves the draws that follow unchanged. ``codebook``
         initialises its token embedding (default: the prior's input codes).
         """
+        if self.first_stream is not None:
+            raise ValueError("A token critic is not available for a prior of two token streams.")
         if codebook is None:
             codebook = self.codes if self.prior_input == "codebook" else self.token_embedding.weight
             codebook = codebook[: self.codebook_size]
@@ -398,8 +449,12 @@ class MaskGITPrior(nn.Module):
         h = _encode_with_class(self, self.input_proj(self._embed_tokens(tokens)), class_ids)
         if self.prior_input == "tokens":
             weight = self.token_embedding.weight[: self.codebook_size]
-            return self.to_code_dim(h) @ weight.t() + self.output_bias
-        return self.head(h)
+            logits = self.to_code_dim(h) @ weight.t() + self.output_bias
+        else:
+            logits = self.head(h)
+        if self.first_stream is not None:  # finite, so that label smoothing stays finite
+            logits = logits.masked_fill(~self.allowed, -1e4)
+        return logits
 
     def guided_logits(
         self, tokens: torch.Tensor, class_ids: torch.Tensor, guidance_scale: float
@@ -427,13 +482,20 @@ class MaskGITPrior(nn.Module):
         labels = _class_ids(labels, batch, self.null_class, device)
         if self.training:
             labels = _drop_labels(labels, self.p_unconditional, self.null_class, generator)
-        mask = _training_mask(batch, n, generator, device)
-        inputs = torch.where(mask, torch.full_like(tokens, self.mask_id), tokens)
+        if self.first_stream is None:
+            mask = hidden = _training_mask(batch, n, generator, device)
+        else:
+            hidden, mask = _stream_training_masks(batch, n, self.first_stream[0], generator, device)
+        inputs = torch.where(hidden, torch.full_like(tokens, self.mask_id), tokens)
         if self.training and self.token_noise > 0:
-            noisy = ~mask & (
+            noisy = ~hidden & (
                 torch.rand(batch, n, generator=generator, device=device) < self.token_noise
             )
             ids = torch.randint(self.codebook_size, (batch, n), generator=generator, device=device)
+            if self.first_stream is not None:  # ids of each position's own stream
+                n_first, n_ids = self.first_stream
+                in_first = torch.arange(n, device=device) < n_first
+                ids = torch.where(in_first, ids % n_ids, n_ids + ids % (self.codebook_size - n_ids))
             inputs = torch.where(noisy, ids, inputs)
         logits = self.logits(inputs, labels)
         smoothing = self.label_smoothing if self.training else 0.0
@@ -466,7 +528,10 @@ class MaskGITPrior(nn.Module):
         sequences). With a critic (and ``use_critic``), a step keeps the new
         ids that the critic scores most real, with the same annealed noise,
         instead of the most likely ones; decided ids are never redrawn either
-        way. The module's train/eval mode is restored on return.
+        way. With two streams (``first_stream``), the first stream's masked ids are
+        drawn first (``n_iterations`` steps, the second stream hidden), then the
+        second's given them (``n_iterations`` more). The module's train/eval mode
+        is restored on return.
         """
         was_training = self.training
         self.eval()
@@ -476,17 +541,60 @@ class MaskGITPrior(nn.Module):
             tokens = torch.full((batch, n), self.mask_id, dtype=torch.long, device=device)
         elif tokens.shape != (batch, n):
             raise ValueError(f"tokens must have shape {(batch, n)}, got {tuple(tokens.shape)}.")
-        n_start = (tokens == self.mask_id).sum(dim=1)
-        all_masked = bool((n_start == n).all())
+        args = dict(
+            n_iterations=n_iterations,
+            choice_temperature=choice_temperature,
+            guidance_scale=guidance_scale,
+            temperature=temperature,
+            generator=generator,
+            use_critic=use_critic,
+        )
+        if self.first_stream is None:
+            tokens = self._decode(tokens, class_ids, None, **args)
+        else:
+            first = torch.arange(n, device=device) < self.first_stream[0]
+            second = ~first
+            # the first stream is drawn with the second hidden, as the prior learnt it;
+            # the second stream's given ids come back for its own decoding
+            hidden = torch.where(second, self.mask_id, tokens)
+            tokens = torch.where(first, self._decode(hidden, class_ids, first, **args), tokens)
+            tokens = self._decode(tokens, class_ids, second, **args)
+        self.train(was_training)
+        return tokens
+
+    def _decode(
+        self,
+        tokens: torch.Tensor,
+        class_ids: torch.Tensor,
+        positions: torch.Tensor | None,
+        *,
+        n_iterations: int,
+        choice_temperature: float,
+        guidance_scale: float,
+        temperature: float,
+        generator: torch.Generator | None,
+        use_critic: bool,
+    ) -> torch.Tensor:
+        """MaskGIT's iterative decoding of the masked ids of ``tokens`` among ``positions``
+        (a bool mask ``(N,)``; ``None``: all); the other ids are kept."""
+        n = self.n_tokens
+        device = tokens.device
+
+        def undecided(tokens):
+            masked = tokens == self.mask_id
+            return masked if positions is None else masked & positions
+
+        n_start = undecided(tokens).sum(dim=1)
+        all_masked = bool((tokens == self.mask_id).all())
         for step in range(1, n_iterations + 1):
-            unknown = tokens == self.mask_id
+            unknown = undecided(tokens)
             if step == 1 and all_masked:
                 # Every sequence starts fully masked, so the first logits depend on the
                 # class alone: one row per class (a fixed batch, whatever the classes
                 # drawn), gathered for every sequence. Saves one of the T passes.
                 every_class = torch.arange(self.n_classes + 1, device=device)
-                first = torch.full((self.n_classes + 1, n), self.mask_id, device=device)
-                logits = self.guided_logits(first, every_class, guidance_scale)[class_ids]
+                blank = torch.full((self.n_classes + 1, n), self.mask_id, device=device)
+                logits = self.guided_logits(blank, every_class, guidance_scale)[class_ids]
             else:
                 logits = self.guided_logits(tokens, class_ids, guidance_scale)
             logits = logits / temperature  # exact for 1: x / 1.0 == x in floating point
@@ -496,7 +604,9 @@ class MaskGITPrior(nn.Module):
                 # log-odds of "real" under the critic, in place of the id's log-probability
                 score = -self.critic(sampled, class_ids).float()
             else:
-                score = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]
+                # (decided positions score inf below; hidden ones hold the mask id)
+                ids = sampled.clamp(max=self.codebook_size - 1)
+                score = F.log_softmax(logits, dim=-1).gather(-1, ids[..., None])[..., 0]
             anneal = choice_temperature * (1.0 - step / n_iterations)
             confidence = score + anneal * gumbel_noise(score.shape, generator, device)
             confidence = torch.where(unknown, confidence, torch.full_like(confidence, math.inf))
@@ -506,5 +616,4 @@ class MaskGITPrior(nn.Module):
             ranks = confidence.argsort(dim=1).argsort(dim=1)
             remask = ranks < n_remask[:, None]
             tokens = torch.where(remask, torch.full_like(sampled, self.mask_id), sampled)
-        self.train(was_training)
         return tokens

@@ -24,6 +24,7 @@ from ._encoder_decoder import Decoder, Encoder, latent_width, n_downsampling
 from ._output import ModelOutput
 from ._quantizer import VectorQuantizer
 from ._ssl import SSL_LOSSES, Projector
+from ._streams import BandDecoder, BandEncoder, BandQuantizer, frequency_bands
 from ._time_frequency import istft, stft, stft_shape
 
 __all__ = [
@@ -109,6 +110,12 @@ class NCVQVAEModule(nn.Module):
         Width of the projector.
     codebook_decay, commitment_weight : float
         EMA decay and commitment weight of the quantizer.
+    frequency_split : int or None
+        ``None``: one encoder, codebook and decoder for the whole STFT image (naive
+        TimeVQVAE). An int ``s``: TimeVQVAE's split into a low-frequency stream (the
+        lowest ``s`` rows) and a high-frequency stream (the others), each with its own
+        encoder, ``codebook_size`` codes and decoder (:mod:`~skncvqvae.nn._streams`); ids
+        of the high-frequency rows are offset by ``codebook_size``.
     """
 
     def __init__(
@@ -130,6 +137,7 @@ class NCVQVAEModule(nn.Module):
         projector_dim: int = 4096,
         codebook_decay: float = 0.8,
         commitment_weight: float = 1.0,
+        frequency_split: int | None = None,
     ):
         super().__init__()
         if n_timepoints < min_length(n_fft):
@@ -160,20 +168,39 @@ class NCVQVAEModule(nn.Module):
                 f"n_timepoints={n_timepoints} is too short for {self.n_down} downsampling "
                 "steps; increase downsampled_width."
             )
-        self.encoder = Encoder(
-            2 * n_channels, hidden_dim, codebook_dim, self.n_down, n_resnet_blocks
-        )
-        self.quantizer = VectorQuantizer(
-            codebook_size, codebook_dim, decay=codebook_decay, commitment_weight=commitment_weight
-        )
-        self.decoder = Decoder(
-            codebook_dim,
-            hidden_dim,
-            2 * n_channels,
-            self.n_down,
-            n_resnet_blocks,
-            (n_freq, n_frames),
-        )
+        self.frequency_split = frequency_split
+        self.bands = frequency_bands(n_freq, frequency_split)
+        quantizer_args = dict(decay=codebook_decay, commitment_weight=commitment_weight)
+        if frequency_split is None:  # the module names of the single-stream model are kept
+            self.encoder = Encoder(
+                2 * n_channels, hidden_dim, codebook_dim, self.n_down, n_resnet_blocks
+            )
+            self.quantizer = VectorQuantizer(codebook_size, codebook_dim, **quantizer_args)
+            self.decoder = Decoder(
+                codebook_dim,
+                hidden_dim,
+                2 * n_channels,
+                self.n_down,
+                n_resnet_blocks,
+                (n_freq, n_frames),
+            )
+        else:
+            args = (hidden_dim, codebook_dim, self.n_down, n_resnet_blocks)
+            self.encoder = BandEncoder(self.bands, 2 * n_channels, *args)
+            self.quantizer = BandQuantizer(
+                self.bands, codebook_size, codebook_dim, **quantizer_args
+            )
+            self.decoder = BandDecoder(
+                self.bands,
+                codebook_dim,
+                hidden_dim,
+                2 * n_channels,
+                self.n_down,
+                n_resnet_blocks,
+                n_frames,
+            )
+        #: Token ids in use: ``codebook_size`` per stream.
+        self.n_codes = self.quantizer.codebook_size
         self.projector = (
             None
             if ssl is None
