@@ -102,8 +102,9 @@ class NCVQVAETokenizer(TransformerMixin, BaseTorchEstimator):
         Number of token ids: ``codebook_size``, or twice it with a ``frequency_split``.
     mean_, scale_ : ndarray of shape (n_channels,)
         Per-channel standardisation of the training data.
-    codebook_ : ndarray of shape (n_codes_, codebook_dim)
-        The fitted code vectors (a float32 copy; the streams' codebooks stacked, low first).
+    codebook_ : ndarray of shape (n_codes, codebook_dim)
+        The fitted code vectors, ``n_codes_`` of them (a float32 copy; the streams'
+        codebooks stacked, low first).
     n_steps_ : int
         Optimisation steps of the training budget (from the fitted learning-rate schedule).
     net_ : SelfLossNet
