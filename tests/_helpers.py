@@ -71,3 +71,29 @@ def make_two_class(n=40, length=32, seed=0):
     freq = np.where(y == "low", 2.0, 6.0)[:, None]
     X = np.sin(2 * np.pi * freq * t) + 0.3 * rng.standard_normal((n, length))
     return X, y
+
+
+def record_logits_calls(prior, monkeypatch) -> list:
+    """Patch ``prior.logits`` to record ``(tokens, class_ids)`` of every call, in order."""
+    calls = []
+    original = prior.logits
+
+    def recording(tokens, class_ids):
+        calls.append((tokens.clone(), class_ids.clone()))
+        return original(tokens, class_ids)
+
+    monkeypatch.setattr(prior, "logits", recording)
+    return calls
+
+
+def record_guided_logits_inputs(prior, monkeypatch) -> list:
+    """Patch ``prior.guided_logits`` to record the token ids of every call, in order."""
+    calls = []
+    original = prior.guided_logits
+
+    def recording(tokens, class_ids, guidance_scale):
+        calls.append(tokens.clone())
+        return original(tokens, class_ids, guidance_scale)
+
+    monkeypatch.setattr(prior, "guided_logits", recording)
+    return calls

@@ -384,9 +384,12 @@ class MaskGITPrior(nn.Module):
                     f"first_stream must be (n_positions, n_ids) with 1 <= n_positions < "
                     f"{n_tokens} and 1 <= n_ids < {self.codebook_size}; got {first_stream}."
                 )
-            in_first = torch.arange(n_tokens)[:, None] < n_first
-            first_ids = torch.arange(self.codebook_size)[None, :] < n_ids
-            self.register_buffer("allowed", in_first == first_ids, persistent=False)
+            in_first = torch.arange(n_tokens) < n_first
+            first_ids = torch.arange(self.codebook_size) < n_ids
+            # derived from the arguments, so not saved: the positions of the first stream,
+            # and which ids each position may take
+            self.register_buffer("first_positions", in_first, persistent=False)
+            self.register_buffer("allowed", in_first[:, None] == first_ids, persistent=False)
 
         if prior_input == "tokens":
             self.token_embedding = nn.Embedding(self.codebook_size + 1, code_dim)
@@ -493,8 +496,8 @@ class MaskGITPrior(nn.Module):
             )
             ids = torch.randint(self.codebook_size, (batch, n), generator=generator, device=device)
             if self.first_stream is not None:  # ids of each position's own stream
-                n_first, n_ids = self.first_stream
-                in_first = torch.arange(n, device=device) < n_first
+                n_ids = self.first_stream[1]
+                in_first = self.first_positions
                 ids = torch.where(in_first, ids % n_ids, n_ids + ids % (self.codebook_size - n_ids))
             inputs = torch.where(noisy, ids, inputs)
         logits = self.logits(inputs, labels)
@@ -552,8 +555,7 @@ class MaskGITPrior(nn.Module):
         if self.first_stream is None:
             tokens = self._decode(tokens, class_ids, None, **args)
         else:
-            first = torch.arange(n, device=device) < self.first_stream[0]
-            second = ~first
+            first, second = self.first_positions, ~self.first_positions
             # the first stream is drawn with the second hidden, as the prior learnt it;
             # the second stream's given ids come back for its own decoding
             hidden = torch.where(second, self.mask_id, tokens)

@@ -96,13 +96,6 @@ class BandQuantizer(nn.Module):
     def embed(self) -> torch.Tensor:
         return torch.cat([q.embed for q in self.quantizers], dim=0)
 
-    def row_offsets(self, device=None) -> torch.Tensor:
-        """The first global id of each row's band, ``(F,)``."""
-        offsets = [
-            b * self.codes_per_band for b, (lo, hi) in enumerate(self.bands) for _ in range(lo, hi)
-        ]
-        return torch.tensor(offsets, device=device)
-
     def codes_to_latent(self, indices: torch.Tensor) -> torch.Tensor:
         """Embed global ids ``(B, H, W)`` into latents ``(B, D, H, W)``."""
         parts = [

@@ -17,7 +17,12 @@ from skncvqvae.nn._prior import (
     n_masked_after_step,
 )
 
-from _helpers import TINY_PRIOR, one_torch_thread
+from _helpers import (
+    TINY_PRIOR,
+    one_torch_thread,
+    record_guided_logits_inputs,
+    record_logits_calls,
+)
 
 K = 8  # codebook size; the mask id is K
 D = 8  # code dimension
@@ -59,19 +64,6 @@ def _train(prior, n_steps=50, lr=1e-2, seed=0):
         optimiser.step()
         losses.append(out.loss.item())
     return losses
-
-
-def _record_logits_calls(prior, monkeypatch) -> list:
-    """Patch ``prior.logits`` to record ``(tokens, class_ids)`` of every call, in order."""
-    calls = []
-    original = prior.logits
-
-    def recording(tokens, class_ids):
-        calls.append((tokens.clone(), class_ids.clone()))
-        return original(tokens, class_ids)
-
-    monkeypatch.setattr(prior, "logits", recording)
-    return calls
 
 
 @pytest.fixture(scope="module", params=["tokens", "codebook"])
@@ -323,24 +315,11 @@ def test_class_conditional_generation(trained):
 
 
 # -- sampling -----------------------------------------------------------------------------
-def _record_mask_counts(prior, monkeypatch):
-    """Patch ``guided_logits`` on the instance to record its inputs at each call."""
-    calls = []
-    original = prior.guided_logits
-
-    def recording(tokens, class_ids, guidance_scale):
-        calls.append(tokens.clone())
-        return original(tokens, class_ids, guidance_scale)
-
-    monkeypatch.setattr(prior, "guided_logits", recording)
-    return calls
-
-
 @pytest.mark.parametrize("prior_input", ["tokens", "codebook"])
 @pytest.mark.parametrize("n_tokens, n_iterations", [(40, 10), (30, 10), (12, 4)])
 def test_generate_follows_schedule(prior_input, n_tokens, n_iterations, monkeypatch):
     prior = _prior(n_tokens=n_tokens, prior_input=prior_input)
-    calls = _record_mask_counts(prior, monkeypatch)
+    calls = record_guided_logits_inputs(prior, monkeypatch)
     out = prior.generate(torch.tensor([0, 1, 2]), n_iterations=n_iterations, generator=_gen())
     assert out.shape == (3, n_tokens)
     assert out.dtype == torch.long
@@ -362,7 +341,7 @@ def test_generate_decides_at_least_one_token_per_step(monkeypatch):
     # more steps than tokens: the schedule alone would keep everything masked
     # for a while; the decoding still ends with every position decided
     prior = _prior(n_tokens=3)
-    calls = _record_mask_counts(prior, monkeypatch)
+    calls = record_guided_logits_inputs(prior, monkeypatch)
     out = prior.generate(torch.tensor([0, 1]), n_iterations=10, generator=_gen())
     assert not (out == prior.mask_id).any()
     counts = [int((c == prior.mask_id).sum(dim=1).max()) for c in calls]
@@ -372,7 +351,7 @@ def test_generate_decides_at_least_one_token_per_step(monkeypatch):
 
 def test_generate_single_iteration_decides_everything(monkeypatch):
     prior = _prior(n_tokens=12)
-    calls = _record_mask_counts(prior, monkeypatch)
+    calls = record_guided_logits_inputs(prior, monkeypatch)
     out = prior.generate(torch.tensor([0]), n_iterations=1, generator=_gen())
     assert len(calls) == 1
     assert not (out == prior.mask_id).any()
@@ -395,7 +374,7 @@ def test_generate_from_a_partial_start_keeps_the_given_tokens(prior_input, monke
     # rows with 0, 1, 6 and 20 of 20 positions masked: the given tokens never
     # change, each row's masked positions are decided on its own schedule
     prior = _prior(n_tokens=20, prior_input=prior_input)
-    calls = _record_mask_counts(prior, monkeypatch)
+    calls = record_guided_logits_inputs(prior, monkeypatch)
     start = torch.randint(0, K, (4, 20), generator=_gen(5))
     for row, n_masked in enumerate([0, 1, 6, 20]):
         start[row, torch.randperm(20, generator=_gen(row))[:n_masked]] = prior.mask_id
@@ -464,7 +443,7 @@ def test_guided_logits_are_the_guidance_formula():
 
 def test_generate_with_guidance_calls_unconditional_branch(monkeypatch):
     prior = _prior(n_tokens=12).eval()
-    calls = _record_logits_calls(prior, monkeypatch)
+    calls = record_logits_calls(prior, monkeypatch)
     prior.generate(torch.tensor([0, 1]), n_iterations=3, guidance_scale=2.0, generator=_gen())
     # one batched pass per step: the two sequences with their classes, then with the null
     # class; the first step (everything masked) runs one row per class, the null one included
@@ -618,7 +597,7 @@ def test_encoder_dropout_is_active_in_training_only():
 # -- regularisers: token noise and label smoothing ------------------------------------
 def _captured_inputs(prior, monkeypatch, tokens, labels, seed=3):
     """The token ids :meth:`MaskGITPrior.logits` receives in one forward pass."""
-    calls = _record_logits_calls(prior, monkeypatch)
+    calls = record_logits_calls(prior, monkeypatch)
     out = prior(tokens, labels, generator=_gen(seed))
     return calls[0][0], out
 

@@ -9,7 +9,12 @@ import torch
 
 from skncvqvae.nn._prior import MaskGITPrior, _stream_training_masks
 
-from _helpers import TINY_PRIOR, one_torch_thread
+from _helpers import (
+    TINY_PRIOR,
+    one_torch_thread,
+    record_guided_logits_inputs,
+    record_logits_calls,
+)
 
 K = 8  # ids: 0-3 first stream, 4-7 second
 N, N_FIRST = 12, 4
@@ -103,19 +108,13 @@ def test_forward_hides_the_stream_masks_and_scores_the_targets(monkeypatch):
     prior = _prior(n_classes=0, p_unconditional=0.0).train()
     torch.manual_seed(0)
     grids = _toy_grids(32)
-    seen = {}
-    original = prior.logits
-
-    def recording(tokens, class_ids):
-        seen["logits"] = original(tokens, class_ids)
-        seen["inputs"] = tokens.clone()
-        return seen["logits"]
-
-    monkeypatch.setattr(prior, "logits", recording)
+    calls = record_logits_calls(prior, monkeypatch)
     out = prior(grids, generator=_gen(1))
+    ((inputs, class_ids),) = calls
     hidden, target = _stream_training_masks(32, N, N_FIRST, _gen(1), "cpu")
-    assert torch.equal(seen["inputs"] == prior.mask_id, hidden)
-    expected = torch.nn.functional.cross_entropy(seen["logits"][target], grids[target])
+    assert torch.equal(inputs == prior.mask_id, hidden)
+    logits = MaskGITPrior.logits(prior, inputs, class_ids)  # the same pass, no dropout
+    expected = torch.nn.functional.cross_entropy(logits[target], grids[target])
     assert out.loss.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
@@ -137,14 +136,7 @@ def test_generation_draws_the_second_stream_given_the_first(trained):
 
 def test_two_phases_of_n_iterations(trained, monkeypatch):
     prior, _ = trained
-    calls = []
-    original = prior.guided_logits
-
-    def recording(tokens, class_ids, guidance_scale):
-        calls.append(tokens.clone())
-        return original(tokens, class_ids, guidance_scale)
-
-    monkeypatch.setattr(prior, "guided_logits", recording)
+    calls = record_guided_logits_inputs(prior, monkeypatch)
     prior.generate(torch.full((5,), prior.null_class), n_iterations=3, generator=_gen(0))
     assert len(calls) == 6
     # phase 1 sees the second stream hidden; phase 2 sees the first stream decided
@@ -185,17 +177,10 @@ def test_generation_is_seeded(trained):
 
 def test_token_noise_stays_in_each_stream(monkeypatch):
     prior = _prior(token_noise=1.0).train()
-    seen = {}
-    original = prior.logits
-
-    def recording(tokens, class_ids):
-        seen["inputs"] = tokens.clone()
-        return original(tokens, class_ids)
-
-    monkeypatch.setattr(prior, "logits", recording)
+    calls = record_logits_calls(prior, monkeypatch)
     grids = _toy_grids(64)
     prior(grids, generator=_gen(0))
-    inputs = seen["inputs"]
+    ((inputs, _),) = calls
     visible = inputs != prior.mask_id
     assert (inputs[:, :N_FIRST][visible[:, :N_FIRST]] < 4).all()
     assert (inputs[:, N_FIRST:][visible[:, N_FIRST:]] >= 4).all()

@@ -82,7 +82,7 @@ def test_band_quantizer_ids_codes_and_commitment():
     quantizer.eval()
     out = quantizer(z)
     assert torch.equal(quantizer.codes_to_latent(out.indices), out.quantized)
-    assert torch.equal(quantizer.row_offsets(), torch.tensor([0, K, K, K, K]))
+    assert out.indices[:, 0].max() < K <= out.indices[:, 1:].min()
     # the row-weighted mean of the bands' losses: the mean over every position
     assert out.commitment_loss == pytest.approx(
         torch.nn.functional.mse_loss(z, out.quantized).item(), rel=1e-5
